@@ -80,6 +80,7 @@ class [[nodiscard]] result {
   T&& value() && { return std::get<0>(std::move(data_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::get<0>(std::move(data_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 

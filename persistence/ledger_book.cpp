@@ -1,0 +1,199 @@
+#include "persistence/ledger_book.hpp"
+
+#include <algorithm>
+
+#include "persistence/detail/key_codec.hpp"
+#include "persistence/meta_table.hpp"
+#include "persistence/record_codec.hpp"
+
+namespace crowdiff::persistence {
+namespace {
+
+constexpr size_t max_cause_bytes = 400;
+
+status validate_cause(std::string_view cause) {
+  if (cause.empty())
+    return status{errc::invalid_argument, "a ledger entry needs a cause"};
+  if (cause.size() > max_cause_bytes)
+    return status{errc::invalid_argument, "ledger cause too long"};
+  return status::ok();
+}
+
+status write_balance(write_txn& txn, const v1::Balance& b) {
+  return write_record(txn, table::balances, detail::u64_key(b.account()), b);
+}
+
+}  // namespace
+
+result<v1::Balance> ledger_book::balance(read_txn& txn, uint64_t account) {
+  v1::Balance b;
+  auto found = read_record(txn, table::balances, detail::u64_key(account), b);
+  if (!found)
+    return found.error();
+  if (!*found)
+    b.set_account(account);
+  return b;
+}
+
+result<bool> ledger_book::has_cause(read_txn& txn, std::string_view cause) {
+  if (cause.empty() || cause.size() > max_cause_bytes)
+    return false;
+  auto v = txn.get(table::journal_by_cause, cause);
+  if (!v)
+    return v.error();
+  return v->has_value();
+}
+
+result<v1::LedgerEntry> ledger_book::post(write_txn& txn, const posting& p, int64_t now_ms) {
+  if (p.amount_mk < 0 || p.forgiven_mk < 0)
+    return status{errc::invalid_argument, "ledger amounts are not negative"};
+  if (p.amount_mk == 0 && p.forgiven_mk == 0)
+    return status{errc::invalid_argument, "a ledger entry moves something"};
+  if (p.debit == p.credit)
+    return status{errc::invalid_argument, "an account cannot pay itself"};
+  CROWDIFF_RETURN_IF_ERROR(validate_cause(p.cause));
+  auto seen = has_cause(txn, p.cause);
+  if (!seen)
+    return seen.error();
+  if (*seen)
+    return status{errc::already_exists, "ledger cause '" + p.cause + "' was recorded before"};
+  auto from = balance(txn, p.debit);
+  if (!from)
+    return from.error();
+  auto to = balance(txn, p.credit);
+  if (!to)
+    return to.error();
+
+  auto seq = next_counter(txn, meta_keys::next_ledger_sequence);
+  if (!seq)
+    return seq.error();
+  v1::LedgerEntry entry;
+  entry.set_sequence(*seq);
+  entry.set_time_ms(now_ms);
+  entry.set_debit_account(p.debit);
+  entry.set_credit_account(p.credit);
+  entry.set_amount_mk(p.amount_mk);
+  entry.set_kind(p.kind);
+  entry.set_cause(p.cause);
+  entry.set_memo(p.memo);
+  entry.set_forgiven_mk(p.forgiven_mk);
+  auto seq_key = detail::u64_key(*seq);
+  CROWDIFF_RETURN_IF_ERROR(write_record(txn, table::journal, seq_key, entry));
+  CROWDIFF_RETURN_IF_ERROR(txn.put(table::journal_by_cause, p.cause, seq_key));
+  if (p.amount_mk > 0) {
+    from->set_balance_mk(from->balance_mk() - p.amount_mk);
+    from->set_spent_mk(from->spent_mk() + p.amount_mk);
+    to->set_balance_mk(to->balance_mk() + p.amount_mk);
+    to->set_earned_mk(to->earned_mk() + p.amount_mk);
+    CROWDIFF_RETURN_IF_ERROR(write_balance(txn, *from));
+    CROWDIFF_RETURN_IF_ERROR(write_balance(txn, *to));
+  }
+  return entry;
+}
+
+result<v1::LedgerEntry> ledger_book::transfer(write_txn& txn, uint64_t from, uint64_t to, int64_t amount_mk,
+                                              int64_t floor_mk, std::string cause, std::string memo,
+                                              int64_t now_ms) {
+  if (amount_mk <= 0)
+    return status{errc::invalid_argument, "a transfer moves a positive amount"};
+  if (from == to)
+    return status{errc::invalid_argument, "cannot transfer to oneself"};
+  auto payer = balance(txn, from);
+  if (!payer)
+    return payer.error();
+  if (payer->balance_mk() - amount_mk < floor_mk)
+    return status{errc::insufficient_kudos, "balance " + std::to_string(payer->balance_mk()) +
+                                                " mk cannot cover " + std::to_string(amount_mk) +
+                                                " mk above the floor of " + std::to_string(floor_mk) + " mk"};
+  return post(txn, posting{from, to, amount_mk, v1::TRANSFER, std::move(cause), std::move(memo), 0}, now_ms);
+}
+
+result<settlement> ledger_book::settle_image(write_txn& txn, uint64_t requester, int64_t price_mk,
+                                             int64_t floor_mk, uint64_t owner, int64_t value_mk,
+                                             std::string_view cause, int64_t now_ms) {
+  if (price_mk < 0 || value_mk < 0)
+    return status{errc::invalid_argument, "prices are not negative"};
+  CROWDIFF_RETURN_IF_ERROR(validate_cause(cause));
+  std::string charge_cause = std::string(cause) + ":charge";
+  std::string credit_cause = std::string(cause) + ":credit";
+  auto charged_before = has_cause(txn, charge_cause);
+  if (!charged_before)
+    return charged_before.error();
+  auto credited_before = has_cause(txn, credit_cause);
+  if (!credited_before)
+    return credited_before.error();
+  if (*charged_before || *credited_before) {
+    // Both halves are written in one transaction, so seeing one means both happened.
+    settlement done;
+    done.already_settled = true;
+    return done;
+  }
+  auto payer = balance(txn, requester);
+  if (!payer)
+    return payer.error();
+  settlement out;
+  int64_t room = payer->balance_mk() - floor_mk;
+  out.charged_mk = std::max<int64_t>(0, std::min(price_mk, room));
+  out.forgiven_mk = price_mk - out.charged_mk;
+  out.credited_mk = value_mk;
+  if (out.charged_mk > 0 || out.forgiven_mk > 0) {
+    auto e = post(
+        txn,
+        posting{requester, burn_account, out.charged_mk, v1::JOB_CHARGE, charge_cause, {}, out.forgiven_mk},
+        now_ms);
+    if (!e)
+      return e.error();
+  }
+  if (value_mk > 0 && owner != 0) {
+    auto e = post(txn, posting{mint_account, owner, value_mk, v1::JOB_CREDIT, credit_cause, {}, 0}, now_ms);
+    if (!e)
+      return e.error();
+  } else {
+    out.credited_mk = 0;
+  }
+  return out;
+}
+
+result<v1::LedgerAudit> ledger_book::audit(read_txn& txn) {
+  v1::LedgerAudit audit;
+  status inner;
+  auto s = txn.scan(table::balances, {}, [&](std::string_view, std::string_view value) {
+    v1::Balance b;
+    inner = decode_record(value, b, table::balances);
+    if (!inner)
+      return false;
+    if (b.account() == mint_account)
+      audit.set_minted_mk(-b.balance_mk());
+    else if (b.account() == burn_account)
+      audit.set_burned_mk(b.balance_mk());
+    else
+      audit.set_sum_of_balances_mk(audit.sum_of_balances_mk() + b.balance_mk());
+    return true;
+  });
+  if (!s)
+    return s;
+  if (!inner)
+    return inner;
+  auto entries = read_counter(txn, meta_keys::next_ledger_sequence);
+  if (!entries)
+    return entries.error();
+  audit.set_entries(*entries);
+  return audit;
+}
+
+status ledger_book::scan_journal(read_txn& txn, uint64_t from,
+                                 const std::function<bool(v1::LedgerEntry&)>& fn) {
+  status inner;
+  auto s = txn.scan(table::journal, detail::u64_key(from), [&](std::string_view, std::string_view value) {
+    v1::LedgerEntry e;
+    inner = decode_record(value, e, table::journal);
+    if (!inner)
+      return false;
+    return fn(e);
+  });
+  if (!s)
+    return s;
+  return inner;
+}
+
+}  // namespace crowdiff::persistence

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include "common/status.hpp"
+#include "crowdiff/v1/worker.pb.h"
+#include "persistence/kv_store.hpp"
+
+namespace crowdiff::persistence {
+
+/// Table `workers` (id -> WorkerRecord, lifetime statistics) and index `workers_by_name`
+/// ((owner, name) -> id): a worker that reconnects under the same name and owner is the same worker.
+class worker_table {
+ public:
+  /// Finds the worker by (owner, name) or creates it; stores the registration, marks it online.
+  static result<v1::WorkerRecord> upsert(write_txn& txn, const v1::WorkerRegistration& registration,
+                                         int64_t now_ms);
+
+  static result<std::optional<v1::WorkerRecord>> get(read_txn& txn, uint64_t id);
+  static result<std::optional<v1::WorkerRecord>> find(read_txn& txn, uint64_t owner, std::string_view name);
+
+  /// Overwrites the record with id `record.id()`.
+  static status put(write_txn& txn, const v1::WorkerRecord& record);
+
+  static status scan(read_txn& txn, const std::function<bool(v1::WorkerRecord&)>& fn);
+};
+
+}  // namespace crowdiff::persistence
