@@ -1,0 +1,690 @@
+#include "actors/broker/broker_actor.hpp"
+
+#include <memory>
+
+#include <caf/all.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <sodium.h>
+
+#include "actors/broker/broker_state.hpp"
+#include "actors/broker/request_validation.hpp"
+#include "actors/detail/authenticate.hpp"
+#include "actors/errors.hpp"
+#include "actors/ledger/pricing.hpp"
+#include "common/log.hpp"
+#include "persistence/job_table.hpp"
+#include "persistence/ledger_book.hpp"
+#include "persistence/meta_table.hpp"
+#include "persistence/result_table.hpp"
+#include "persistence/worker_table.hpp"
+
+namespace crowdiff {
+namespace {
+
+using self_ptr = broker_actor::stateful_pointer<broker_state>;
+using persistence::job_table;
+using mutation = std::function<status(v1::JobRecord& record, persistence::write_txn& txn)>;
+using job_entry = broker_state::job_entry;
+
+std::string state_name(v1::JobState s) {
+  auto name = v1::JobState_Name(s);
+  for (auto& c : name)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+void log_state(const v1::JobRecord& record, v1::JobState from, v1::JobState to) {
+  auto line = log::info("job_state");
+  line.kv("job", uuid::from_bytes(record.id())->to_string())
+      .kv("user", record.owner_user_id())
+      .kv("from", state_name(from))
+      .kv("to", state_name(to))
+      .kv("images", record.images_size());
+  if (to == v1::FAILED)
+    line.kv("reason", record.failure_reason());
+}
+
+// When every image has an outcome, the job has one too.
+void resolve(v1::JobRecord& r, int64_t now) {
+  bool any_failed = false;
+  bool any_cancelled = false;
+  for (const auto& slot : r.images()) {
+    switch (slot.state()) {
+      case v1::IMAGE_DONE:
+        break;
+      case v1::IMAGE_FAILED:
+        any_failed = true;
+        break;
+      case v1::IMAGE_CANCELLED:
+        any_cancelled = true;
+        break;
+      default:
+        return;
+    }
+  }
+  r.set_state(any_failed ? v1::FAILED : any_cancelled ? v1::CANCELLED : v1::DONE);
+  r.set_finished_ms(now);
+  if (any_failed && r.failure_reason().empty()) {
+    for (const auto& slot : r.images()) {
+      if (slot.state() == v1::IMAGE_FAILED) {
+        r.set_failure_code(slot.failure_code());
+        r.set_failure_reason(slot.failure_reason());
+        break;
+      }
+    }
+  }
+}
+
+// Read-modify-write of a stored job through the group-commit queue; `then` runs in the actor with the record
+// as committed.
+void update_job(self_ptr self, const uuid& id, mutation m,
+                std::function<void(const status&, v1::JobRecord&)> then) {
+  auto out = std::make_shared<v1::JobRecord>();
+  auto& st = self->state;
+  st.writes.submit(
+      *st.options.store, caf::actor_cast<broker_actor>(self),
+      [id, m = std::move(m), out](persistence::write_txn& txn) -> status {
+        auto rec = job_table::get(txn, id);
+        if (!rec)
+          return rec.error();
+        if (!rec->has_value())
+          return status{errc::not_found, "no job " + id.to_string()};
+        v1::JobRecord r = std::move(**rec);
+        CROWDIFF_RETURN_IF_ERROR(m(r, txn));
+        CROWDIFF_RETURN_IF_ERROR(job_table::put(txn, r));
+        *out = std::move(r);
+        return status::ok();
+      },
+      [then = std::move(then), out](const status& s) { then(s, *out); });
+}
+
+void notify(self_ptr self, job_entry& e, v1::JobEvent::Kind kind, uint32_t index = 0, uint32_t step = 0,
+            uint32_t total = 0) {
+  if (e.subscribers.empty())
+    return;
+  v1::JobEvent ev;
+  ev.set_kind(kind);
+  *ev.mutable_status() = broker::make_status(e.record, e.live, nullptr);
+  ev.set_image_index(index);
+  ev.set_step(step);
+  ev.set_total_steps(total);
+  pb<v1::JobEvent> event{std::move(ev)};
+  // Subscribers are clients of any kind (dynamically typed), so they are sent to anonymously.
+  for (const auto& s : e.subscribers)
+    caf::anon_send(s, event_atom::value, event);
+  (void)self;
+}
+
+// The job reached its end: tell everyone and forget it (the store keeps it).
+void finish(self_ptr self, const uuid& id) {
+  auto& st = self->state;
+  auto it = st.jobs.find(id);
+  if (it == st.jobs.end())
+    return;
+  notify(self, it->second, v1::JobEvent::STATE);
+  auto owner = it->second.record.owner_user_id();
+  if (auto c = st.active_per_user.find(owner); c != st.active_per_user.end() && --c->second == 0)
+    st.active_per_user.erase(c);
+  st.jobs.erase(it);
+}
+
+// Logs a state change of an active job, and finishes it when the state is final.
+void on_state_change(self_ptr self, const uuid& id, v1::JobState before) {
+  auto it = self->state.jobs.find(id);
+  if (it == self->state.jobs.end())
+    return;
+  auto after = it->second.record.state();
+  if (before == after)
+    return;
+  log_state(it->second.record, before, after);
+  if (broker::is_terminal(after))
+    finish(self, id);
+  else
+    notify(self, it->second, v1::JobEvent::STATE);
+}
+
+// Applies a committed record to the entry.
+void adopt(self_ptr self, const uuid& id, v1::JobRecord& record) {
+  auto it = self->state.jobs.find(id);
+  if (it == self->state.jobs.end())
+    return;
+  auto before = it->second.record.state();
+  it->second.record = std::move(record);
+  on_state_change(self, id, before);
+}
+
+result<v1::JobStatus> stored_status(self_ptr self, const uuid& id) {
+  auto txn = self->state.options.store->read();
+  if (!txn)
+    return txn.error();
+  auto rec = job_table::get(**txn, id);
+  if (!rec)
+    return rec.error();
+  if (!rec->has_value())
+    return status{errc::not_found, "no job " + id.to_string()};
+  return broker::make_status(**rec, {}, nullptr);
+}
+
+void enqueue(self_ptr self, const v1::JobRecord& record) {
+  self->request(self->state.options.scheduler, caf::infinite, enqueue_atom::value, pb<v1::JobRecord>{record})
+      .then([](const queue_estimate&) {},
+            [id = record.id()](const caf::error& e) {
+              log::error("enqueue_failed")
+                  .kv("job", uuid::from_bytes(id)->to_string())
+                  .kv("error", to_string(e));
+            });
+}
+
+uint64_t random_seed() {
+  uint32_t s = 0;
+  randombytes_buf(&s, sizeof s);
+  return s;
+}
+
+void recover(self_ptr self) {
+  auto& st = self->state;
+  auto txn = st.options.store->read();
+  if (!txn) {
+    log::error("recovery_failed").kv("error", txn.error().to_string());
+    return;
+  }
+  auto seq = persistence::read_counter(**txn, persistence::meta_keys::next_job_sequence);
+  st.next_sequence = seq ? *seq : 0;
+  for (const auto& m : st.options.config.models())
+    st.catalog.insert(m);
+  auto ws = persistence::worker_table::scan(**txn, [&](v1::WorkerRecord& w) {
+    for (const auto& m : w.registration().models())
+      st.catalog.insert(m.name());
+    return true;
+  });
+  if (!ws)
+    log::error("recovery_failed").kv("error", ws.to_string());
+  size_t recovered = 0;
+  for (auto state : {v1::QUEUED, v1::RUNNING}) {
+    auto s = job_table::scan_state(**txn, state, [&](v1::JobRecord& r) {
+      auto id = uuid::from_bytes(r.id());
+      if (!id)
+        return true;
+      job_entry e;
+      e.record = r;
+      e.live.resize(static_cast<size_t>(r.images_size()));
+      e.running_written = r.state() == v1::RUNNING;
+      st.active_per_user[r.owner_user_id()]++;
+      st.jobs.emplace(*id, std::move(e));
+      ++recovered;
+      return true;
+    });
+    if (!s)
+      log::error("recovery_failed").kv("error", s.to_string());
+  }
+  txn = status{errc::cancelled, "released"};
+  // Everything acknowledged before a crash waits again, in its original order and priority.
+  for (const auto& [id, e] : st.jobs)
+    enqueue(self, e.record);
+  log::info("broker_recovered").kv("jobs", recovered).kv("models", st.catalog.size());
+}
+
+void on_submit_committed(self_ptr self, caf::typed_response_promise<pb<v1::SubmitReply>> rp,
+                         std::shared_ptr<v1::JobRecord> record) {
+  auto& st = self->state;
+  auto id = *uuid::from_bytes(record->id());
+  job_entry e;
+  e.record = *record;
+  e.live.resize(static_cast<size_t>(record->images_size()));
+  st.jobs.emplace(id, std::move(e));
+  st.active_per_user[record->owner_user_id()]++;
+  log::info("job_state")
+      .kv("job", id.to_string())
+      .kv("user", record->owner_user_id())
+      .kv("from", "new")
+      .kv("to", "queued")
+      .kv("images", record->images_size())
+      .kv("price_mk", record->quote().total_mk());
+  self->request(st.options.scheduler, caf::infinite, enqueue_atom::value, pb<v1::JobRecord>{*record})
+      .then(
+          [rp, record](const queue_estimate& est) mutable {
+            v1::SubmitReply reply;
+            reply.set_job_id(record->id());
+            *reply.mutable_quote() = record->quote();
+            reply.set_queue_position(est.position);
+            reply.set_estimated_start_ms(est.start_ms);
+            reply.set_estimated_finish_ms(est.finish_ms);
+            reply.set_possible(est.possible);
+            rp.deliver(pb<v1::SubmitReply>{std::move(reply)});
+          },
+          [rp, record](const caf::error& err) mutable {
+            // The job is stored and will run after a restart; say so rather than fail an accepted job.
+            log::error("enqueue_failed")
+                .kv("job", uuid::from_bytes(record->id())->to_string())
+                .kv("error", to_string(err));
+            v1::SubmitReply reply;
+            reply.set_job_id(record->id());
+            *reply.mutable_quote() = record->quote();
+            reply.set_possible(false);
+            rp.deliver(pb<v1::SubmitReply>{std::move(reply)});
+          });
+}
+
+}  // namespace
+
+broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
+  self->state.options = std::move(options);
+  static const bool sodium_ready = sodium_init() >= 0;
+  (void)sodium_ready;
+  self->send(self->state.options.scheduler, attach_atom::value, caf::actor_cast<broker_actor>(self));
+  recover(self);
+  self->delayed_send(self, self->state.options.sweep_interval, tick_atom::value);
+
+  return {
+      [self](submit_atom, const std::string& api_key,
+             pb<v1::JobRequest>& request) -> caf::result<pb<v1::SubmitReply>> {
+        auto& st = self->state;
+        const auto& cfg = st.options.config;
+        auto who = detail::authenticate(*st.options.store, api_key);
+        if (!who)
+          return to_error(who.error());
+        auto& req = request.value;
+        if (auto v = broker::validate_request(req, cfg.limits(), st.catalog); !v)
+          return to_error(v);
+        if (!who->anonymous) {
+          auto active = st.active_per_user.find(who->user_id);
+          if (active != st.active_per_user.end() && active->second >= cfg.limits().max_concurrent_jobs())
+            return make_error(errc::resource_exhausted, "you have " + std::to_string(active->second) +
+                                                            " unfinished jobs, the most allowed at once");
+        }
+        auto quote = ledger::quote(req, cfg.ledger());
+        if (!quote)
+          return to_error(quote.error());
+
+        double priority = cfg.ledger().anonymous_priority();
+        if (!who->anonymous) {
+          auto txn = st.options.store->read();
+          if (!txn)
+            return to_error(txn.error());
+          auto balance = persistence::ledger_book::balance(**txn, who->user_id);
+          if (!balance)
+            return to_error(balance.error());
+          priority = static_cast<double>(balance->balance_mk()) / 1000.0;
+        }
+        int64_t now = st.options.now();
+        auto record = std::make_shared<v1::JobRecord>();
+        auto id = uuid::random();
+        record->set_id(id.to_bytes());
+        record->set_owner_user_id(who->user_id);
+        record->set_anonymous(who->anonymous);
+        if (!req.has_seed())
+          req.set_seed(random_seed());
+        if (req.sampler() == v1::SAMPLER_UNSPECIFIED)
+          req.set_sampler(v1::K_EULER_A);
+        *record->mutable_request() = std::move(req);
+        record->set_state(v1::QUEUED);
+        record->set_created_ms(now);
+        record->set_updated_ms(now);
+        record->set_sequence(++st.next_sequence);
+        record->set_base_priority(priority);
+        *record->mutable_quote() = *quote;
+        for (uint32_t i = 0; i < record->request().n(); ++i) {
+          auto* slot = record->add_images();
+          slot->set_state(v1::IMAGE_PENDING);
+          slot->set_seed(record->request().seed() + i);
+        }
+        uint64_t expiry_s = record->request().expiry_s() != 0 ? record->request().expiry_s()
+                                                              : cfg.scheduler().default_expiry_s();
+        record->set_expires_ms(now + static_cast<int64_t>(expiry_s) * 1000);
+
+        auto rp = self->make_response_promise<pb<v1::SubmitReply>>();
+        st.writes.submit(
+            *st.options.store, caf::actor_cast<broker_actor>(self),
+            [record](persistence::write_txn& txn) -> status {
+              CROWDIFF_RETURN_IF_ERROR(job_table::put(txn, *record));
+              auto current = persistence::read_counter(txn, persistence::meta_keys::next_job_sequence);
+              if (!current)
+                return current.error();
+              if (*current < record->sequence())
+                return persistence::write_counter(txn, persistence::meta_keys::next_job_sequence,
+                                                  record->sequence());
+              return status::ok();
+            },
+            [self, rp, record](const status& outcome) mutable {
+              if (!outcome) {
+                log::error("submit_failed").kv("error", outcome.to_string());
+                rp.deliver(to_error(outcome));
+                return;
+              }
+              on_submit_committed(self, rp, record);
+            });
+        return rp;
+      },
+      [self](status_atom, const uuid& id) -> caf::result<pb<v1::JobStatus>> {
+        auto& st = self->state;
+        if (st.jobs.find(id) == st.jobs.end()) {
+          auto s = stored_status(self, id);
+          if (!s)
+            return to_error(s.error());
+          return pb<v1::JobStatus>{std::move(*s)};
+        }
+        auto rp = self->make_response_promise<pb<v1::JobStatus>>();
+        self->request(st.options.scheduler, caf::infinite, estimate_atom::value, id)
+            .then(
+                [self, rp, id](const queue_estimate& est) mutable {
+                  auto it = self->state.jobs.find(id);
+                  if (it == self->state.jobs.end()) {
+                    auto s = stored_status(self, id);
+                    if (!s)
+                      rp.deliver(to_error(s.error()));
+                    else
+                      rp.deliver(pb<v1::JobStatus>{std::move(*s)});
+                    return;
+                  }
+                  rp.deliver(
+                      pb<v1::JobStatus>{broker::make_status(it->second.record, it->second.live, &est)});
+                },
+                [rp](const caf::error& e) mutable { rp.deliver(e); });
+        return rp;
+      },
+      [self](cancel_atom, const uuid& id) -> caf::result<pb<v1::JobStatus>> {
+        auto& st = self->state;
+        if (st.jobs.find(id) == st.jobs.end()) {
+          auto s = stored_status(self, id);
+          if (!s)
+            return to_error(s.error());
+          return pb<v1::JobStatus>{std::move(*s)};  // already finished: cancelling changes nothing
+        }
+        auto rp = self->make_response_promise<pb<v1::JobStatus>>();
+        int64_t now = st.options.now();
+        update_job(
+            self, id,
+            [now](v1::JobRecord& r, persistence::write_txn&) -> status {
+              if (broker::is_terminal(r.state()))
+                return status::ok();
+              for (auto& slot : *r.mutable_images())
+                if (slot.state() == v1::IMAGE_PENDING || slot.state() == v1::IMAGE_RUNNING)
+                  slot.set_state(v1::IMAGE_CANCELLED);
+              r.set_state(v1::CANCELLED);
+              r.set_finished_ms(now);
+              r.set_updated_ms(now);
+              return status::ok();
+            },
+            [self, rp, id](const status& s, v1::JobRecord& r) mutable {
+              if (!s) {
+                rp.deliver(to_error(s));
+                return;
+              }
+              self->send(self->state.options.scheduler, cancel_atom::value, id);
+              auto status = broker::make_status(r, {}, nullptr);
+              adopt(self, id, r);
+              rp.deliver(pb<v1::JobStatus>{std::move(status)});
+            });
+        return rp;
+      },
+      [self](fetch_atom, const uuid& id, uint32_t index) -> caf::result<pb<v1::GenerationResult>> {
+        auto txn = self->state.options.store->read();
+        if (!txn)
+          return to_error(txn.error());
+        auto r = persistence::result_table::get(**txn, id, index);
+        if (!r)
+          return to_error(r.error());
+        if (r->has_value())
+          return pb<v1::GenerationResult>{std::move(**r)};
+        auto job = job_table::get(**txn, id);
+        if (!job)
+          return to_error(job.error());
+        if (!job->has_value())
+          return make_error(errc::not_found, "no job " + id.to_string());
+        if (index >= static_cast<uint32_t>((*job)->images_size()))
+          return make_error(errc::invalid_argument,
+                            "the job has " + std::to_string((*job)->images_size()) + " images");
+        const auto& slot = (*job)->images(static_cast<int>(index));
+        if (slot.state() == v1::IMAGE_DONE)
+          return make_error(errc::not_found, "the image has expired");
+        return make_error(errc::failed_precondition, "image " + std::to_string(index) + " is not ready");
+      },
+      [self](subscribe_atom, const uuid& id, const caf::actor& listener) -> caf::result<pb<v1::JobStatus>> {
+        auto& st = self->state;
+        auto it = st.jobs.find(id);
+        if (it == st.jobs.end()) {
+          auto s = stored_status(self, id);
+          if (!s)
+            return to_error(s.error());
+          return pb<v1::JobStatus>{std::move(*s)};
+        }
+        if (listener)
+          it->second.subscribers.push_back(listener);
+        return pb<v1::JobStatus>{broker::make_status(it->second.record, it->second.live, nullptr)};
+      },
+      [self](started_atom, const uuid& id, uint32_t index, uint64_t worker, const std::string& worker_name) {
+        auto& st = self->state;
+        auto it = st.jobs.find(id);
+        if (it == st.jobs.end() || index >= it->second.live.size())
+          return;
+        auto& e = it->second;
+        e.live[index] = {true, 0, e.record.request().steps(), worker, worker_name};
+        log::debug("image_started").kv("job", id.to_string()).kv("image", index).kv("worker", worker);
+        if (e.record.state() == v1::QUEUED && !e.running_written) {
+          e.running_written = true;
+          int64_t now = st.options.now();
+          update_job(
+              self, id,
+              [now](v1::JobRecord& r, persistence::write_txn&) -> status {
+                if (r.state() != v1::QUEUED)
+                  return status{errc::failed_precondition, "not queued"};
+                r.set_state(v1::RUNNING);
+                r.set_updated_ms(now);
+                return status::ok();
+              },
+              [self, id](const status& s, v1::JobRecord& r) {
+                if (s)
+                  adopt(self, id, r);
+              });
+        }
+        notify(self, e, v1::JobEvent::PROGRESS, index, 0, e.record.request().steps());
+      },
+      [self](progress_atom, const uuid& id, uint32_t index, uint32_t step, uint32_t total) {
+        auto it = self->state.jobs.find(id);
+        if (it == self->state.jobs.end() || index >= it->second.live.size())
+          return;
+        auto& l = it->second.live[index];
+        l.running = true;
+        l.step = step;
+        l.total = total;
+        notify(self, it->second, v1::JobEvent::PROGRESS, index, step, total);
+      },
+      [self](completed_atom, const uuid& id, uint32_t index, uint64_t worker, uint64_t owner,
+             pb<v1::GenerationResult>& result) {
+        auto& st = self->state;
+        auto it = st.jobs.find(id);
+        if (it == st.jobs.end()) {
+          log::info("result_discarded")
+              .kv("job", id.to_string())
+              .kv("image", index)
+              .kv("reason", "job not active");
+          return;
+        }
+        auto& e = it->second;
+        if (index >= e.live.size())
+          return;
+        e.live[index] = {};
+        const auto& cfg = st.options.config;
+        int64_t now = st.options.now();
+        int64_t price = e.record.quote().price_per_image_mk();
+        int64_t value = e.record.quote().value_per_image_mk();
+        double mps = e.record.quote().megapixel_steps();
+        int64_t floor = ledger::to_mk(e.record.anonymous() ? cfg.ledger().anonymous_floor()
+                                                           : cfg.ledger().registered_floor());
+        uint64_t requester = e.record.owner_user_id();
+        auto stored = std::make_shared<v1::GenerationResult>(std::move(result.value));
+        stored->set_job_id(id.to_bytes());
+        stored->set_image_index(index);
+        stored->set_queued_ms(e.record.created_ms());
+        stored->set_expires_ms(now + static_cast<int64_t>(cfg.store().result_retention_s()) * 1000);
+        auto settled = std::make_shared<persistence::settlement>();
+        std::string cause = "img:" + id.to_string() + ":" + std::to_string(index);
+        update_job(
+            self, id,
+            [=](v1::JobRecord& r, persistence::write_txn& txn) -> status {
+              if (broker::is_terminal(r.state()))
+                return status{errc::failed_precondition, "the job has ended"};
+              auto& slot = *r.mutable_images(static_cast<int>(index));
+              if (slot.state() == v1::IMAGE_DONE || slot.state() == v1::IMAGE_FAILED ||
+                  slot.state() == v1::IMAGE_CANCELLED)
+                return status{errc::already_exists, "the image has an outcome already"};
+              auto s = persistence::ledger_book::settle_image(txn, requester, price, floor, owner, value,
+                                                              cause, now);
+              if (!s)
+                return s.error();
+              if (s->already_settled)
+                return status{errc::already_exists, "the image was settled before"};
+              *settled = *s;
+              slot.set_state(v1::IMAGE_DONE);
+              slot.set_worker_id(worker);
+              slot.set_charged_mk(s->charged_mk);
+              slot.set_credited_mk(s->credited_mk);
+              CROWDIFF_RETURN_IF_ERROR(persistence::result_table::put(txn, *stored));
+              auto rec = persistence::worker_table::get(txn, worker);
+              if (!rec)
+                return rec.error();
+              if (rec->has_value()) {
+                (*rec)->set_images_done((*rec)->images_done() + 1);
+                (*rec)->set_megapixel_steps_done((*rec)->megapixel_steps_done() + mps);
+                (*rec)->set_kudos_earned_mk((*rec)->kudos_earned_mk() + s->credited_mk);
+                CROWDIFF_RETURN_IF_ERROR(persistence::worker_table::put(txn, **rec));
+              }
+              if (r.state() == v1::QUEUED)
+                r.set_state(v1::RUNNING);
+              r.set_updated_ms(now);
+              resolve(r, now);
+              return status::ok();
+            },
+            [self, id, index, worker, stored, settled](const status& s, v1::JobRecord& r) {
+              auto& state = self->state;
+              if (!s) {
+                if (s.code() == errc::already_exists || s.code() == errc::failed_precondition ||
+                    s.code() == errc::not_found) {
+                  log::info("result_discarded")
+                      .kv("job", id.to_string())
+                      .kv("image", index)
+                      .kv("reason", s.message());
+                  return;
+                }
+                // The store refused the write: the image is not lost to the requester, it runs again.
+                log::error("result_write_failed")
+                    .kv("job", id.to_string())
+                    .kv("image", index)
+                    .kv("error", s.to_string());
+                auto it2 = state.jobs.find(id);
+                if (it2 == state.jobs.end())
+                  return;
+                v1::JobRecord retry = it2->second.record;
+                for (int i = 0; i < retry.images_size(); ++i)
+                  if (static_cast<uint32_t>(i) != index)
+                    retry.mutable_images(i)->set_state(v1::IMAGE_DONE);
+                enqueue(self, retry);
+                return;
+              }
+              log::info("image_done")
+                  .kv("job", id.to_string())
+                  .kv("image", index)
+                  .kv("worker", worker)
+                  .kv("charged_mk", settled->charged_mk)
+                  .kv("forgiven_mk", settled->forgiven_mk)
+                  .kv("credited_mk", settled->credited_mk);
+              auto it2 = state.jobs.find(id);
+              if (it2 == state.jobs.end())
+                return;
+              auto before = it2->second.record.state();
+              it2->second.record = std::move(r);
+              notify(self, it2->second, v1::JobEvent::IMAGE, index);
+              if (!it2->second.subscribers.empty()) {
+                pb<v1::GenerationResult> image{*stored};
+                for (const auto& sub : it2->second.subscribers)
+                  caf::anon_send(sub, image_atom::value, image);
+              }
+              on_state_change(self, id, before);
+            });
+      },
+      [self](failed_atom, const uuid& id, uint32_t index, const caf::error& failure) {
+        auto why = to_status(failure);
+        auto code = why.code();
+        auto reason = why.message();
+        auto& st = self->state;
+        auto it = st.jobs.find(id);
+        if (it == st.jobs.end() || index >= it->second.live.size())
+          return;
+        it->second.live[index] = {};
+        int64_t now = st.options.now();
+        log::warning("image_failed")
+            .kv("job", id.to_string())
+            .kv("image", index)
+            .kv("code", to_string(code))
+            .kv("reason", reason);
+        update_job(
+            self, id,
+            [=](v1::JobRecord& r, persistence::write_txn&) -> status {
+              if (broker::is_terminal(r.state()))
+                return status{errc::failed_precondition, "the job has ended"};
+              auto& slot = *r.mutable_images(static_cast<int>(index));
+              if (slot.state() != v1::IMAGE_PENDING && slot.state() != v1::IMAGE_RUNNING)
+                return status{errc::already_exists, "the image has an outcome already"};
+              slot.set_state(v1::IMAGE_FAILED);
+              slot.set_failure_code(static_cast<uint32_t>(code));
+              slot.set_failure_reason(reason);
+              r.set_updated_ms(now);
+              resolve(r, now);
+              return status::ok();
+            },
+            [self, id](const status& s, v1::JobRecord& r) {
+              if (s)
+                adopt(self, id, r);
+            });
+      },
+      [self](requeued_atom, const uuid& id, uint32_t index) {
+        auto it = self->state.jobs.find(id);
+        if (it == self->state.jobs.end() || index >= it->second.live.size())
+          return;
+        it->second.live[index] = {};
+        log::info("image_requeued").kv("job", id.to_string()).kv("image", index);
+        notify(self, it->second, v1::JobEvent::PROGRESS, index, 0, 0);
+      },
+      [self](catalog_atom, const std::vector<std::string>& models) {
+        for (const auto& m : models)
+          self->state.catalog.insert(m);
+      },
+      [self](committed_atom, uint64_t id, const caf::error& outcome) {
+        self->state.writes.resume(id, outcome);
+      },
+      [self](tick_atom) {
+        auto& st = self->state;
+        int64_t now = st.options.now();
+        int64_t retention_ms = static_cast<int64_t>(st.options.config.store().result_retention_s()) * 1000;
+        st.writes.submit(
+            *st.options.store, caf::actor_cast<broker_actor>(self),
+            [now, retention_ms](persistence::write_txn& txn) -> status {
+              auto dropped = persistence::result_table::erase_expired(txn, now, 1000);
+              if (!dropped)
+                return dropped.error();
+              std::vector<v1::JobRecord> old;
+              CROWDIFF_RETURN_IF_ERROR(
+                  job_table::scan_finished_before(txn, now - retention_ms, [&](v1::JobRecord& r) {
+                    old.push_back(r);
+                    return old.size() < 1000;
+                  }));
+              for (const auto& r : old) {
+                auto id = uuid::from_bytes(r.id());
+                for (int i = 0; i < r.images_size(); ++i)
+                  CROWDIFF_RETURN_IF_ERROR(
+                      persistence::result_table::erase(txn, *id, static_cast<uint32_t>(i)));
+                CROWDIFF_RETURN_IF_ERROR(job_table::erase(txn, *id));
+              }
+              return status::ok();
+            },
+            [](const status& s) {
+              if (!s)
+                log::error("retention_sweep_failed").kv("error", s.to_string());
+            });
+        self->delayed_send(self, st.options.sweep_interval, tick_atom::value);
+      },
+  };
+}
+
+}  // namespace crowdiff

@@ -1,0 +1,24 @@
+#include "actors/node/setup.hpp"
+
+#include <caf/atom.hpp>
+
+#include "actors/interfaces.hpp"
+
+namespace crowdiff {
+
+void configure_actor_system(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::crowdiff>();
+  cfg.add_message_type<worker_actor>("crowdiff::worker_actor");
+  cfg.add_message_type<broker_actor>("crowdiff::broker_actor");
+  cfg.add_error_category(caf::atom("crowdiff"),
+                         [](uint8_t code, caf::atom_value, const caf::message& context) {
+                           std::string out{to_string(static_cast<errc>(code))};
+                           if (context.size() == 1 && context.match_element<std::string>(0)) {
+                             out += ": ";
+                             out += context.get_as<std::string>(0);
+                           }
+                           return out;
+                         });
+}
+
+}  // namespace crowdiff

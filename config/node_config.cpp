@@ -1,0 +1,212 @@
+#include "config/node_config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include "common/log.hpp"
+
+namespace crowdiff::config {
+namespace {
+
+namespace gp = google::protobuf;
+
+class collecting_errors final : public gp::io::ErrorCollector {
+ public:
+  void AddError(int line, gp::io::ColumnNumber column, const std::string& message) override {
+    if (text.empty())
+      text = "line " + std::to_string(line + 1) + ", column " + std::to_string(column + 1) + ": " + message;
+  }
+  std::string text;
+};
+
+status range(std::string_view field, double value, double lo, double hi) {
+  if (value < lo || value > hi)
+    return status{errc::invalid_argument, std::string(field) + " must be between " + std::to_string(lo) +
+                                              " and " + std::to_string(hi) + ", not " +
+                                              std::to_string(value)};
+  return status::ok();
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(s);
+  while (std::getline(in, item, ','))
+    if (!item.empty())
+      out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+v1::NodeConfig with_defaults(v1::NodeConfig c) {
+  if (c.log_level().empty())
+    c.set_log_level("info");
+  auto* s = c.mutable_store();
+  if (s->directory().empty())
+    s->set_directory("./var");
+  if (s->initial_map_mb() == 0)
+    s->set_initial_map_mb(64);
+  if (s->max_batch() == 0)
+    s->set_max_batch(1024);
+  if (s->result_retention_s() == 0)
+    s->set_result_retention_s(86'400);
+  auto* l = c.mutable_ledger();
+  if (l->kudos_per_megapixel_step() == 0)
+    l->set_kudos_per_megapixel_step(0.8);
+  if (l->fee_per_image() == 0)
+    l->set_fee_per_image(1.0);
+  if (l->uptime_kudos_per_10_min() == 0)
+    l->set_uptime_kudos_per_10_min(50);
+  if (l->anonymous_floor() == 0)
+    l->set_anonymous_floor(-50);
+  if (l->anonymous_priority() == 0)
+    l->set_anonymous_priority(-1000);
+  auto* sc = c.mutable_scheduler();
+  if (sc->ageing_per_10_s() == 0)
+    sc->set_ageing_per_10_s(50);
+  if (sc->max_attempts() == 0)
+    sc->set_max_attempts(4);
+  if (sc->backup_after_factor() == 0)
+    sc->set_backup_after_factor(2.0);
+  if (sc->backup_min_ms() == 0)
+    sc->set_backup_min_ms(10'000);
+  if (sc->default_expiry_s() == 0)
+    sc->set_default_expiry_s(1200);
+  if (sc->default_model_load_ms() == 0)
+    sc->set_default_model_load_ms(10'000);
+  if (sc->unservable_timeout_s() == 0)
+    sc->set_unservable_timeout_s(300);
+  auto* lim = c.mutable_limits();
+  if (lim->max_prompt_chars() == 0)
+    lim->set_max_prompt_chars(4096);
+  if (lim->max_images() == 0)
+    lim->set_max_images(20);
+  if (lim->max_steps() == 0)
+    lim->set_max_steps(150);
+  if (lim->max_side() == 0)
+    lim->set_max_side(2048);
+  if (lim->max_concurrent_jobs() == 0)
+    lim->set_max_concurrent_jobs(30);
+  if (lim->max_source_image_bytes() == 0)
+    lim->set_max_source_image_bytes(16u << 20);
+  return c;
+}
+
+status validate(const v1::NodeConfig& c) {
+  log::level lvl;
+  if (!log::parse_level(c.log_level(), lvl))
+    return status{errc::invalid_argument,
+                  "log_level must be trace, debug, info, warning, error or off, not '" + c.log_level() + "'"};
+  CROWDIFF_RETURN_IF_ERROR(range("store.initial_map_mb", c.store().initial_map_mb(), 1, 1 << 22));
+  CROWDIFF_RETURN_IF_ERROR(range("store.max_batch", c.store().max_batch(), 1, 65'536));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("ledger.kudos_per_megapixel_step", c.ledger().kudos_per_megapixel_step(), 0, 1e6));
+  CROWDIFF_RETURN_IF_ERROR(range("ledger.fee_per_image", c.ledger().fee_per_image(), 0, 1e6));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("ledger.uptime_kudos_per_10_min", c.ledger().uptime_kudos_per_10_min(), 0, 1e6));
+  CROWDIFF_RETURN_IF_ERROR(range("ledger.registered_floor", c.ledger().registered_floor(), -1e9, 1e9));
+  CROWDIFF_RETURN_IF_ERROR(range("ledger.anonymous_floor", c.ledger().anonymous_floor(), -1e9, 1e9));
+  CROWDIFF_RETURN_IF_ERROR(range("scheduler.ageing_per_10_s", c.scheduler().ageing_per_10_s(), 0, 1e9));
+  CROWDIFF_RETURN_IF_ERROR(range("scheduler.max_attempts", c.scheduler().max_attempts(), 1, 100));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("scheduler.backup_after_factor", c.scheduler().backup_after_factor(), 1, 1000));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("scheduler.default_expiry_s", c.scheduler().default_expiry_s(), 1, 7 * 86'400));
+  CROWDIFF_RETURN_IF_ERROR(range("limits.max_images", c.limits().max_images(), 1, 20));
+  CROWDIFF_RETURN_IF_ERROR(range("limits.max_steps", c.limits().max_steps(), 1, 1000));
+  CROWDIFF_RETURN_IF_ERROR(range("limits.max_side", c.limits().max_side(), 64, 8192));
+  if (c.limits().max_side() % 8 != 0)
+    return status{errc::invalid_argument, "limits.max_side must be a multiple of 8"};
+  for (const auto& m : c.models())
+    if (m.empty() || m.size() > 128)
+      return status{errc::invalid_argument, "model names have 1 to 128 characters"};
+  return status::ok();
+}
+
+result<v1::NodeConfig> parse_text(const std::string& text) {
+  v1::NodeConfig config;
+  gp::TextFormat::Parser parser;
+  collecting_errors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, &config))
+    return status{errc::invalid_argument, "config: " + (errors.text.empty() ? "cannot parse" : errors.text)};
+  return config;
+}
+
+result<v1::NodeConfig> load_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in)
+    return status{errc::not_found, "cannot read config file '" + path.string() + "'"};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto parsed = parse_text(buf.str());
+  if (!parsed)
+    return status{parsed.error().code(), path.string() + ": " + parsed.error().message()};
+  return parsed;
+}
+
+status apply_overrides(v1::NodeConfig& config, const std::vector<std::string>& overrides) {
+  for (const auto& item : overrides) {
+    std::string text = item.rfind("--", 0) == 0 ? item.substr(2) : item;
+    auto eq = text.find('=');
+    if (eq == std::string::npos)
+      return status{errc::invalid_argument, "override '" + item + "' needs name=value"};
+    std::string path = text.substr(0, eq);
+    std::string value = text.substr(eq + 1);
+    gp::Message* msg = &config;
+    const gp::FieldDescriptor* field = nullptr;
+    std::istringstream parts(path);
+    std::string part;
+    std::vector<std::string> names;
+    while (std::getline(parts, part, '.'))
+      names.push_back(part);
+    for (size_t i = 0; i < names.size(); ++i) {
+      field = msg->GetDescriptor()->FindFieldByName(names[i]);
+      if (field == nullptr)
+        return status{errc::invalid_argument, "unknown config field '" + path + "'"};
+      if (i + 1 < names.size()) {
+        if (field->cpp_type() != gp::FieldDescriptor::CPPTYPE_MESSAGE || field->is_repeated())
+          return status{errc::invalid_argument, "'" + names[i] + "' in '" + path + "' has no fields"};
+        msg = msg->GetReflection()->MutableMessage(msg, field);
+      }
+    }
+    if (field == nullptr || field->cpp_type() == gp::FieldDescriptor::CPPTYPE_MESSAGE)
+      return status{errc::invalid_argument, "config field '" + path + "' is not a value"};
+    // Let the text-format parser convert and range-check the value, field by field.
+    std::string snippet;
+    auto values = field->is_repeated() ? split_commas(value) : std::vector<std::string>{value};
+    if (field->is_repeated())
+      msg->GetReflection()->ClearField(msg, field);
+    for (const auto& v : values) {
+      std::string literal = v;
+      if (field->cpp_type() == gp::FieldDescriptor::CPPTYPE_STRING) {
+        literal = "\"" + gp::CEscape(v) + "\"";
+      }
+      snippet += field->name() + ": " + literal + "\n";
+    }
+    gp::TextFormat::Parser parser;
+    parser.AllowPartialMessage(true);
+    collecting_errors errors;
+    parser.RecordErrorsTo(&errors);
+    std::unique_ptr<gp::Message> scratch(msg->New());
+    if (!parser.ParseFromString(snippet, scratch.get()))
+      return status{errc::invalid_argument, "bad value for '" + path + "': " + errors.text};
+    msg->GetReflection()->ClearField(msg, field);
+    msg->MergeFrom(*scratch);
+  }
+  return status::ok();
+}
+
+std::string to_text(const v1::NodeConfig& config) {
+  std::string out;
+  gp::TextFormat::Printer printer;
+  printer.PrintToString(config, &out);
+  return out;
+}
+
+}  // namespace crowdiff::config

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/status.hpp"
+#include "crowdiff/v1/config.pb.h"
+
+namespace crowdiff::config {
+
+/// The configuration with every unset field given its documented default (see config.proto).
+v1::NodeConfig with_defaults(v1::NodeConfig config);
+
+/// Checks ranges and names; invalid_argument naming the field for anything out of range.
+status validate(const v1::NodeConfig& config);
+
+/// Parses Protobuf text format (unknown fields are errors, with line and column).
+result<v1::NodeConfig> parse_text(const std::string& text);
+
+/// Reads and parses a config file; not_found when it does not exist.
+result<v1::NodeConfig> load_file(const std::filesystem::path& path);
+
+/// Applies `--field.path=value` overrides (e.g. `--store.directory=/data`, `--log_level=debug`). Field
+/// names are the proto's; repeated fields take comma-separated values. invalid_argument for unknown
+/// fields or bad values.
+status apply_overrides(v1::NodeConfig& config, const std::vector<std::string>& overrides);
+
+/// The configuration as Protobuf text, as `crowdiff config --print` shows it.
+std::string to_text(const v1::NodeConfig& config);
+
+}  // namespace crowdiff::config

@@ -1,0 +1,49 @@
+#include "actors/broker/request_validation.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include "config/node_config.hpp"
+
+using namespace crowdiff;
+
+BOOST_AUTO_TEST_SUITE(request_validation_suite)
+
+BOOST_AUTO_TEST_CASE(utf8_checks) {
+  BOOST_TEST(broker::valid_utf8("plain ascii"));
+  BOOST_TEST(broker::valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  BOOST_TEST(!broker::valid_utf8("\xc0\xaf"));          // overlong
+  BOOST_TEST(!broker::valid_utf8("\xed\xa0\x80"));      // surrogate
+  BOOST_TEST(!broker::valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  BOOST_TEST(!broker::valid_utf8("\xe2\x82"));          // truncated
+}
+
+BOOST_AUTO_TEST_CASE(accepts_a_good_request_and_names_the_bad_field) {
+  auto limits = config::with_defaults({}).limits();
+  std::set<std::string> known{"stable_diffusion"};
+  v1::JobRequest r;
+  r.set_prompt("a cat");
+  r.set_steps(20);
+  r.set_width(512);
+  r.set_height(768);
+  r.set_n(1);
+  r.set_cfg_scale(7);
+  r.add_models("stable_diffusion");
+  BOOST_TEST(broker::validate_request(r, limits, known).is_ok());
+  r.set_clip_skip(13);
+  BOOST_TEST(broker::validate_request(r, limits, known).message().find("clip_skip") != std::string::npos);
+  r.set_clip_skip(2);
+  r.add_worker_allow(std::string(200, 'x'));
+  BOOST_TEST(broker::validate_request(r, limits, known).message().find("worker_allow") != std::string::npos);
+  r.clear_worker_allow();
+  r.set_expiry_s(100'000);
+  BOOST_TEST(broker::validate_request(r, limits, known).message().find("expiry_s") != std::string::npos);
+  r.set_expiry_s(0);
+  r.set_source_image(std::string("\x89PNG\r\n\x1a\n", 8) + "data");
+  r.set_denoising_strength(0.6f);
+  BOOST_TEST(broker::validate_request(r, limits, known).is_ok());
+  r.set_denoising_strength(1.5f);
+  BOOST_TEST(broker::validate_request(r, limits, known).message().find("denoising_strength") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
