@@ -1,0 +1,49 @@
+#include "apps/crowdiff/command_line.hpp"
+
+#include <algorithm>
+
+namespace crowdiff::app {
+
+std::optional<std::string> command_line::get(const std::string& flag) const {
+  auto it = flags.find(flag);
+  if (it == flags.end()) return std::nullopt;
+  return it->second;
+}
+
+result<command_line> parse_command_line(int argc, char** argv, const std::vector<std::string>& value_flags) {
+  command_line out;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
+      if (out.command.empty())
+        out.command = arg;
+      else
+        out.words.push_back(arg);
+      continue;
+    }
+    std::string body = arg.substr(2);
+    auto eq = body.find('=');
+    std::string name = body.substr(0, eq);
+    if (name.find('.') != std::string::npos || name == "log_level") {
+      if (eq == std::string::npos) {
+        if (i + 1 >= argc) return status{errc::invalid_argument, "--" + name + " needs a value"};
+        body += "=" + std::string(argv[++i]);
+      }
+      out.overrides.push_back(body);
+      continue;
+    }
+    bool takes_value = std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end();
+    if (eq != std::string::npos) {
+      if (!takes_value) return status{errc::invalid_argument, "--" + name + " takes no value"};
+      out.flags[name] = body.substr(eq + 1);
+    } else if (takes_value) {
+      if (i + 1 >= argc) return status{errc::invalid_argument, "--" + name + " needs a value"};
+      out.flags[name] = argv[++i];
+    } else {
+      out.flags[name] = "";
+    }
+  }
+  return out;
+}
+
+}  // namespace crowdiff::app
