@@ -200,7 +200,8 @@ BOOST_AUTO_TEST_CASE(cancelling_stops_work_and_costs_nothing) {
   }
   BOOST_TEST(status_of(running).state() == v1::CANCELLED);
   BOOST_TEST(balance_mk(alice.key) == 100'000);
-  // The worker was told to stop and is free again: a new job completes.
+  // The worker was told to stop (it notices while waiting at the gate) and is free again: a new job completes.
+  BOOST_REQUIRE(gen->wait_for_cancelled(1));
   gen->open_gate();
   auto next = submit_ok(alice.key, request());
   BOOST_TEST(wait_all({next})[0].state() == v1::DONE);

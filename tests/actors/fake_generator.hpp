@@ -41,6 +41,12 @@ class fake_generator : public generator {
     return cv_.wait_for(lock, limit, [this] { return blocked_ > 0; });
   }
 
+  /// Waits (bounded) until `n` generations have stopped because they were cancelled.
+  bool wait_for_cancelled(int n, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+    std::unique_lock lock{mutex_};
+    return cv_.wait_for(lock, limit, [&] { return cancelled_runs.load() >= n; });
+  }
+
   std::atomic<int> started{0};
   std::atomic<int> completed{0};
   std::atomic<int> cancelled_runs{0};
@@ -77,7 +83,11 @@ class fake_generator : public generator {
     uint32_t steps = task.request().steps();
     for (uint32_t i = 1; i <= steps; ++i) {
       if (cancelled.load()) {
-        ++cancelled_runs;
+        {
+          std::lock_guard lock{mutex_};
+          ++cancelled_runs;
+        }
+        cv_.notify_all();
         return status{errc::cancelled, "cancelled"};
       }
       on_step(i, steps);
