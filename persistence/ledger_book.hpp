@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,9 @@ class ledger_book {
 
   /// Whether an entry with this cause exists.
   static result<bool> has_cause(read_txn& txn, std::string_view cause);
+
+  /// The entry recorded under `cause`, or nullopt.
+  static result<std::optional<v1::LedgerEntry>> entry_by_cause(read_txn& txn, std::string_view cause);
 
   /// Records one movement. Errors (nothing written): invalid_argument (negative amount, same account on
   /// both sides, empty or over-long cause), already_exists (the cause was recorded before).
