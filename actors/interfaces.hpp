@@ -12,15 +12,30 @@
 
 namespace crowdiff {
 
-/// One per GPU (or one CPU worker): receives pushed tasks, reports progress, results and faults.
-using worker_actor =
-    caf::typed_actor<caf::reacts_to<run_atom, pb<v1::TaskSpec>>,
-                     caf::reacts_to<cancel_atom, uint64_t>,  // assignment id
-                     caf::reacts_to<drain_atom>,
-                     // From the worker's own generation thread:
-                     caf::reacts_to<generated_atom, uint64_t, pb<v1::GenerationResult>>,
-                     caf::reacts_to<fault_atom, uint64_t, caf::error>,
-                     caf::reacts_to<progress_atom, uint64_t, uint32_t, uint32_t>, caf::reacts_to<tick_atom>>;
+/// A worker as the scheduler (or a worker session) sees it: it takes pushed tasks and cancellations.
+using worker_actor = caf::typed_actor<caf::reacts_to<run_atom, pb<v1::TaskSpec>>,
+                                      caf::reacts_to<cancel_atom, uint64_t>,  // assignment id
+                                      caf::reacts_to<drain_atom>>;
+
+/// The worker's own interface: what the scheduler sends plus what its generation thread reports.
+using worker_impl_actor = worker_actor::extend<caf::reacts_to<generated_atom, uint64_t, pb<v1::GenerationResult>>,
+                                               caf::reacts_to<fault_atom, uint64_t, caf::error>,
+                                               caf::reacts_to<progress_atom, uint64_t, uint32_t, uint32_t>,
+                                               caf::reacts_to<tick_atom>>;
+
+/// What a worker talks to: the scheduler in the same process, or its session on a remote core.
+/// Worker ids are checked against the sender.
+using worker_endpoint_actor = caf::typed_actor<
+    caf::replies_to<join_atom, pb<v1::WorkerRegistration>, worker_actor>::with<uint64_t>,
+    caf::reacts_to<leave_atom, uint64_t>,
+    caf::reacts_to<progress_atom, uint64_t, uint64_t, uint32_t, uint32_t>,  // worker, assignment, step, total
+    caf::reacts_to<result_atom, uint64_t, uint64_t, pb<v1::GenerationResult>>,
+    caf::reacts_to<fault_atom, uint64_t, uint64_t, caf::error>,
+    caf::reacts_to<models_atom, uint64_t, pb<v1::WorkerRegistration>>>;
+
+/// Gives a worker its endpoint: the scheduler itself in-process; on a worker node, a fresh session on the
+/// core after (re)connecting with backoff.
+using uplink_actor = caf::typed_actor<caf::replies_to<uplink_atom>::with<worker_endpoint_actor>>;
 
 /// Submissions, status, results and cancellation; owns the jobs.
 using broker_actor = caf::typed_actor<
@@ -38,15 +53,8 @@ using broker_actor = caf::typed_actor<
     // Internal.
     caf::reacts_to<committed_atom, uint64_t, caf::error>, caf::reacts_to<tick_atom>>;
 
-/// Real-time allocation of images to workers.
-using scheduler_actor = caf::typed_actor<
-    // Workers (the worker id is checked against the sender).
-    caf::replies_to<join_atom, pb<v1::WorkerRegistration>, worker_actor>::with<uint64_t>,
-    caf::reacts_to<leave_atom, uint64_t>,
-    caf::reacts_to<progress_atom, uint64_t, uint64_t, uint32_t, uint32_t>,  // worker, assignment, step, total
-    caf::reacts_to<result_atom, uint64_t, uint64_t, pb<v1::GenerationResult>>,
-    caf::reacts_to<fault_atom, uint64_t, uint64_t, caf::error>,
-    caf::reacts_to<models_atom, uint64_t, pb<v1::WorkerRegistration>>,
+/// Real-time allocation of images to workers: a worker endpoint plus what the broker and operators ask.
+using scheduler_actor = worker_endpoint_actor::extend<
     // The broker (which attaches itself first).
     caf::reacts_to<attach_atom, broker_actor>,
     caf::replies_to<enqueue_atom, pb<v1::JobRecord>>::with<queue_estimate>, caf::reacts_to<cancel_atom, uuid>,
@@ -65,5 +73,30 @@ using ledger_actor = caf::typed_actor<
     caf::replies_to<audit_atom>::with<pb<v1::LedgerAudit>>,
     caf::reacts_to<uptime_atom, uint64_t, uint64_t, int64_t, int64_t>,  // worker, owner, from, to
     caf::reacts_to<committed_atom, uint64_t, caf::error>>;
+
+/// What a client holds after logging in (the C++ client library, the CLI): the API of the core for one
+/// authenticated user. Admin-only: user_add.
+using client_session_actor = caf::typed_actor<
+    caf::replies_to<submit_atom, pb<v1::JobRequest>>::with<pb<v1::SubmitReply>>,
+    caf::replies_to<quote_atom, pb<v1::JobRequest>>::with<pb<v1::KudosQuote>>,
+    caf::replies_to<status_atom, uuid>::with<pb<v1::JobStatus>>,
+    caf::replies_to<cancel_atom, uuid>::with<pb<v1::JobStatus>>,
+    caf::replies_to<fetch_atom, uuid, uint32_t>::with<pb<v1::GenerationResult>>,
+    caf::replies_to<subscribe_atom, uuid, caf::actor>::with<pb<v1::JobStatus>>,
+    caf::replies_to<balance_atom>::with<pb<v1::Balance>>,
+    caf::replies_to<transfer_atom, std::string, int64_t, std::string>::with<pb<v1::LedgerEntry>>,
+    caf::replies_to<workers_atom>::with<worker_summaries>,
+    caf::replies_to<user_add_atom, std::string>::with<pb<v1::UserRecord>, std::string>>;
+
+/// A remote worker's session on the core: to the scheduler it is the worker, to the worker it is the
+/// scheduler. It stamps the owner from the API key and checks every message.
+using worker_session_actor = worker_endpoint_actor::extend_with<worker_actor>;
+
+/// The one actor a core publishes on its port. Logging in with an API key returns a session bound to that key
+/// and to the caller's actor (the session ends when that actor goes away or its node disconnects). Internal
+/// actors never cross the wire.
+using entrance_actor =
+    caf::typed_actor<caf::replies_to<client_login_atom, std::string, caf::actor>::with<client_session_actor>,
+                     caf::replies_to<worker_login_atom, std::string, caf::actor>::with<worker_session_actor>>;
 
 }  // namespace crowdiff

@@ -60,6 +60,10 @@ CAF_ADD_ATOM(crowdiff, crowdiff, requeued_atom, "requeued")
 CAF_ADD_ATOM(crowdiff, crowdiff, catalog_atom, "catalog")
 CAF_ADD_ATOM(crowdiff, crowdiff, workers_atom, "workers")
 CAF_ADD_ATOM(crowdiff, crowdiff, attach_atom, "attach")
+// Network: logins and uplinks
+CAF_ADD_ATOM(crowdiff, crowdiff, client_login_atom, "clogin")
+CAF_ADD_ATOM(crowdiff, crowdiff, worker_login_atom, "wlogin")
+CAF_ADD_ATOM(crowdiff, crowdiff, uplink_atom, "uplink")
 // Ledger
 CAF_ADD_ATOM(crowdiff, crowdiff, quote_atom, "quote")
 CAF_ADD_ATOM(crowdiff, crowdiff, balance_atom, "balance")

@@ -9,6 +9,10 @@ namespace crowdiff {
 void configure_actor_system(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::crowdiff>();
   cfg.add_message_type<worker_actor>("crowdiff::worker_actor");
+  cfg.add_message_type<worker_endpoint_actor>("crowdiff::worker_endpoint_actor");
+  cfg.add_message_type<client_session_actor>("crowdiff::client_session_actor");
+  cfg.add_message_type<worker_session_actor>("crowdiff::worker_session_actor");
+  cfg.add_message_type<entrance_actor>("crowdiff::entrance_actor");
   cfg.add_message_type<broker_actor>("crowdiff::broker_actor");
   cfg.add_error_category(caf::atom("crowdiff"),
                          [](uint8_t code, caf::atom_value, const caf::message& context) {

@@ -1,8 +1,6 @@
 #include "actors/worker/worker_actor.hpp"
 
 #include <caf/all.hpp>
-#include <caf/event_based_actor.hpp>
-#include <caf/stateful_actor.hpp>
 
 #include "actors/errors.hpp"
 #include "actors/worker/worker_state.hpp"
@@ -11,16 +9,18 @@
 namespace crowdiff {
 namespace {
 
-using self_ptr = worker_actor::stateful_pointer<worker_state>;
+using self_ptr = worker_impl_actor::stateful_pointer<worker_state>;
+using phase = worker_state::phase;
 
 void start_next(self_ptr self);
+void connect(self_ptr self);
 
 void start(self_ptr self, v1::TaskSpec spec) {
   auto& st = self->state;
-  st.current = worker_state::phase::generating;
+  st.current = phase::generating;
   st.running_assignment = spec.assignment_id();
   st.cancel_flag = std::make_shared<std::atomic<bool>>(false);
-  auto me = caf::actor_cast<worker_actor>(self);
+  auto me = caf::actor_cast<worker_impl_actor>(self);
   auto gen = st.options.gen;
   auto flag = st.cancel_flag;
   auto now = st.options.now;
@@ -29,10 +29,7 @@ void start(self_ptr self, v1::TaskSpec spec) {
     uint64_t assignment = spec.assignment_id();
     int64_t started = now();
     auto image = gen->generate(
-        spec,
-        [&](uint32_t step, uint32_t total) {
-          caf::anon_send(me, progress_atom::value, assignment, step, total);
-        },
+        spec, [&](uint32_t step, uint32_t total) { caf::anon_send(me, progress_atom::value, assignment, step, total); },
         *flag);
     int64_t finished = now();
     if (!image) {
@@ -57,26 +54,29 @@ void start(self_ptr self, v1::TaskSpec spec) {
   });
 }
 
+void leave_and_quit(self_ptr self) {
+  auto& st = self->state;
+  if (st.endpoint && st.worker_id != 0) self->send(st.endpoint, leave_atom::value, st.worker_id);
+  log::info("worker_drained").kv("worker", st.worker_id).kv("name", st.options.name);
+  self->quit();
+}
+
 // The generation thread finished (or gave up on) the running task.
 void finished(self_ptr self) {
   auto& st = self->state;
   st.running_assignment = 0;
   st.cancel_flag.reset();
-  if (st.current == worker_state::phase::draining) {
-    if (st.worker_id != 0)
-      self->send(st.options.scheduler, leave_atom::value, st.worker_id);
-    log::info("worker_drained").kv("worker", st.worker_id).kv("name", st.options.name);
-    self->quit();
+  if (st.current == phase::draining) {
+    leave_and_quit(self);
     return;
   }
-  st.current = worker_state::phase::idle;
+  if (st.current == phase::generating) st.current = phase::idle;
   start_next(self);
 }
 
 void start_next(self_ptr self) {
   auto& st = self->state;
-  if (st.current != worker_state::phase::idle || st.waiting.empty())
-    return;
+  if (st.current != phase::idle || st.waiting.empty()) return;
   auto spec = std::move(st.waiting.front());
   st.waiting.pop_front();
   start(self, std::move(spec));
@@ -85,19 +85,46 @@ void start_next(self_ptr self) {
 void join(self_ptr self) {
   auto& st = self->state;
   auto reg = make_registration(st.options);
-  self->request(st.options.scheduler, std::chrono::seconds(30), join_atom::value,
-                pb<v1::WorkerRegistration>{reg}, caf::actor_cast<worker_actor>(self))
+  self->request(st.endpoint, std::chrono::seconds(60), join_atom::value, pb<v1::WorkerRegistration>{reg},
+                caf::actor_cast<worker_actor>(self))
       .then(
           [self](uint64_t id) {
             auto& s = self->state;
             s.worker_id = id;
-            if (s.current == worker_state::phase::joining)
-              s.current = worker_state::phase::idle;
+            if (s.current == phase::joining) s.current = s.running_assignment != 0 ? phase::generating : phase::idle;
             log::info("worker_joined").kv("worker", id).kv("name", s.options.name);
+            for (auto& [assignment, result] : s.undelivered)
+              self->send(s.endpoint, result_atom::value, id, assignment, pb<v1::GenerationResult>{std::move(result)});
+            s.undelivered.clear();
             start_next(self);
           },
           [self](const caf::error& e) {
-            log::error("worker_join_failed").kv("name", self->state.options.name).kv("error", to_string(e));
+            auto why = to_status(e);
+            log::error("worker_join_failed").kv("name", self->state.options.name).kv("error", why.to_string());
+            // Bad registrations and bad keys do not get better by retrying.
+            if (why.code() == errc::invalid_argument || why.code() == errc::unauthenticated ||
+                why.code() == errc::permission_denied) {
+              self->quit(e);
+              return;
+            }
+            self->state.endpoint = nullptr;
+            connect(self);
+          });
+}
+
+// Asks the uplink for an endpoint (the uplink retries with backoff), then joins.
+void connect(self_ptr self) {
+  auto& st = self->state;
+  self->request(st.options.uplink, caf::infinite, uplink_atom::value)
+      .then(
+          [self](worker_endpoint_actor& endpoint) {
+            auto& s = self->state;
+            s.endpoint = std::move(endpoint);
+            self->monitor(s.endpoint);
+            join(self);
+          },
+          [self](const caf::error& e) {
+            log::error("worker_uplink_failed").kv("name", self->state.options.name).kv("error", to_string(e));
             self->quit(e);
           });
 }
@@ -108,11 +135,9 @@ v1::WorkerRegistration make_registration(const worker_options& options) {
   v1::WorkerRegistration reg;
   reg.set_name(options.name);
   reg.set_owner_user_id(options.owner_user_id);
-  for (auto& m : options.gen->models())
-    *reg.add_models() = std::move(m);
+  for (auto& m : options.gen->models()) *reg.add_models() = std::move(m);
   reg.set_max_pixels(options.gen->max_pixels());
-  for (auto& f : options.gen->features())
-    reg.add_features(std::move(f));
+  for (auto& f : options.gen->features()) reg.add_features(std::move(f));
   reg.set_nsfw(options.nsfw);
   reg.set_device(options.gen->device());
   reg.set_mps_per_s(options.mps_per_s);
@@ -121,16 +146,36 @@ v1::WorkerRegistration make_registration(const worker_options& options) {
   return reg;
 }
 
-worker_actor::behavior_type worker_fn(self_ptr self, worker_options options) {
+uplink_actor::behavior_type local_uplink_fn(scheduler_actor scheduler) {
+  return {
+      [scheduler](uplink_atom) -> worker_endpoint_actor { return scheduler; },
+  };
+}
+
+worker_impl_actor::behavior_type worker_fn(self_ptr self, worker_options options) {
   self->state.options = std::move(options);
-  join(self);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (!st.endpoint || msg.source != st.endpoint.address()) return;
+    log::warning("worker_endpoint_lost").kv("worker", st.worker_id).kv("reason", to_string(msg.reason));
+    st.endpoint = nullptr;
+    if (st.current == phase::draining) {
+      self->quit();
+      return;
+    }
+    // Tasks waiting here were requeued by the core when the session ended.
+    st.waiting.clear();
+    st.current = phase::joining;
+    connect(self);
+  });
+  connect(self);
   return {
       [self](run_atom, pb<v1::TaskSpec>& spec) {
         auto& st = self->state;
-        if (st.current == worker_state::phase::draining) {
-          // Hand it back at once so it runs elsewhere.
-          self->send(st.options.scheduler, fault_atom::value, st.worker_id, spec.value.assignment_id(),
-                     make_error(errc::unavailable, "the worker is not taking work"));
+        if (st.current == phase::draining) {
+          if (st.endpoint)
+            self->send(st.endpoint, fault_atom::value, st.worker_id, spec.value.assignment_id(),
+                       make_error(errc::unavailable, "the worker is draining"));
           return;
         }
         st.waiting.push_back(std::move(spec.value));
@@ -147,44 +192,44 @@ worker_actor::behavior_type worker_fn(self_ptr self, worker_options options) {
       },
       [self](drain_atom) {
         auto& st = self->state;
-        for (const auto& t : st.waiting)
-          self->send(st.options.scheduler, fault_atom::value, st.worker_id, t.assignment_id(),
-                     make_error(errc::unavailable, "the worker is draining"));
+        if (st.endpoint)
+          for (const auto& t : st.waiting)
+            self->send(st.endpoint, fault_atom::value, st.worker_id, t.assignment_id(),
+                       make_error(errc::unavailable, "the worker is draining"));
         st.waiting.clear();
-        bool busy = st.current == worker_state::phase::generating;
-        st.current = worker_state::phase::draining;
-        if (!busy) {
-          if (st.worker_id != 0)
-            self->send(st.options.scheduler, leave_atom::value, st.worker_id);
-          self->quit();
-        }
+        bool busy = st.running_assignment != 0;
+        st.current = phase::draining;
+        if (!busy) leave_and_quit(self);
       },
       [self](generated_atom, uint64_t assignment, pb<v1::GenerationResult>& result) {
         auto& st = self->state;
-        if (assignment != st.running_assignment)
-          return;
+        if (assignment != st.running_assignment) return;
         bool cancelled = st.cancel_flag && st.cancel_flag->load();
-        if (!cancelled)
-          self->send(st.options.scheduler, result_atom::value, st.worker_id, assignment, std::move(result));
+        if (!cancelled) {
+          if (st.endpoint && st.current != phase::joining)
+            self->send(st.endpoint, result_atom::value, st.worker_id, assignment, std::move(result));
+          else
+            st.undelivered.emplace_back(assignment, std::move(result.value));
+        }
         finished(self);
       },
       [self](fault_atom, uint64_t assignment, const caf::error& fault) {
         auto& st = self->state;
-        if (assignment != st.running_assignment)
-          return;
+        if (assignment != st.running_assignment) return;
         auto why = to_status(fault);
         bool cancelled = (st.cancel_flag && st.cancel_flag->load()) || why.code() == errc::cancelled;
-        if (!cancelled) {
+        if (!cancelled && st.endpoint) {
           log::warning("generation_fault").kv("worker", st.worker_id).kv("error", why.to_string());
-          self->send(st.options.scheduler, fault_atom::value, st.worker_id, assignment, fault);
+          self->send(st.endpoint, fault_atom::value, st.worker_id, assignment, fault);
         }
         finished(self);
       },
       [self](progress_atom, uint64_t assignment, uint32_t step, uint32_t total) {
         auto& st = self->state;
-        if (assignment != st.running_assignment || (st.cancel_flag && st.cancel_flag->load()))
+        if (assignment != st.running_assignment || (st.cancel_flag && st.cancel_flag->load()) || !st.endpoint ||
+            st.current == phase::joining)
           return;
-        self->send(st.options.scheduler, progress_atom::value, st.worker_id, assignment, step, total);
+        self->send(st.endpoint, progress_atom::value, st.worker_id, assignment, step, total);
       },
       [](tick_atom) {},
   };

@@ -13,7 +13,7 @@ struct worker_state;
 
 /// Spawn arguments of a worker.
 struct worker_options {
-  scheduler_actor scheduler;
+  uplink_actor uplink;  ///< gives the endpoint to join (again, after a lost connection)
   std::shared_ptr<generator> gen;
   std::string name;
   uint64_t owner_user_id = 0;
@@ -23,11 +23,16 @@ struct worker_options {
   clock_fn now = wall_ms;
 };
 
-/// A Worker: joins the scheduler with its capabilities and speed, receives pushed tasks, runs them one at a
-/// time on its generation thread, streams progress, returns the image or a fault with its reason, and stops a
-/// cancelled task promptly. Phases: joining, idle, generating, draining (then it leaves and quits).
-worker_actor::behavior_type worker_fn(worker_actor::stateful_pointer<worker_state> self,
-                                      worker_options options);
+/// A Worker: joins its endpoint (the scheduler, or a session on a remote core) with its capabilities and
+/// speed, receives pushed tasks, runs them one at a time on its generation thread, streams progress, returns
+/// the image or a fault with its reason, and stops a cancelled task promptly. When its endpoint goes away it
+/// asks its uplink for a new one and joins again under the same name (the core knows it as the same worker);
+/// a result finished meanwhile is delivered after the rejoin. Phases: joining, idle, generating, draining.
+worker_impl_actor::behavior_type worker_fn(worker_impl_actor::stateful_pointer<worker_state> self,
+                                           worker_options options);
+
+/// An uplink for a worker in the core's own process: the endpoint is the scheduler.
+uplink_actor::behavior_type local_uplink_fn(scheduler_actor scheduler);
 
 /// The registration a worker sends, from its options and generator.
 v1::WorkerRegistration make_registration(const worker_options& options);

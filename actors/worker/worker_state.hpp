@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "actors/worker/generation_thread.hpp"
 #include "actors/worker/worker_actor.hpp"
@@ -15,6 +17,9 @@ struct worker_state {
 
   worker_options options;
   phase current = phase::joining;
+  worker_endpoint_actor endpoint;  // null while (re)joining
+  bool idle_before_join = true;    // whether to become idle or keep generating after the join
+  std::vector<std::pair<uint64_t, v1::GenerationResult>> undelivered;  // finished while disconnected
   uint64_t worker_id = 0;
   uint64_t running_assignment = 0;
   std::shared_ptr<std::atomic<bool>> cancel_flag;

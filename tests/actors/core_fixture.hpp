@@ -63,6 +63,9 @@ class core_fixture {
     for (auto& w : workers)
       caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
     workers.clear();
+    if (uplink)
+      caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
+    uplink = nullptr;
     stop_core(core);
     core = {};
     self.reset();
@@ -117,9 +120,10 @@ class core_fixture {
   }
 
   /// Spawns a worker and waits until the scheduler lists it.
-  worker_actor add_worker(const std::string& name, uint64_t owner, std::shared_ptr<fake_generator> gen) {
+  worker_impl_actor add_worker(const std::string& name, uint64_t owner, std::shared_ptr<fake_generator> gen) {
     worker_options o;
-    o.scheduler = core.scheduler;
+    if (!uplink) uplink = system->spawn(local_uplink_fn, core.scheduler);
+    o.uplink = uplink;
     o.gen = gen;
     o.name = name;
     o.owner_user_id = owner;
@@ -231,7 +235,8 @@ class core_fixture {
   std::unique_ptr<caf::actor_system> system;
   core_handles core;
   std::unique_ptr<caf::scoped_actor> self;
-  std::vector<worker_actor> workers;
+  std::vector<worker_impl_actor> workers;
+  uplink_actor uplink;
 };
 
 }  // namespace crowdiff::testing
