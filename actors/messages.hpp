@@ -86,12 +86,15 @@ struct worker_summary {
   uint32_t slots = 0;
   uint32_t busy = 0;
   std::string device;
+  uint64_t images_done = 0;  ///< lifetime, from the store
+  int64_t kudos_earned_mk = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_summary& x) {
   return f(caf::meta::type_name("worker_summary"), x.id, x.name, x.owner, x.models, x.mps_per_s, x.slots,
-           x.busy, x.device);
+           x.busy, x.device,
+           x.images_done, x.kudos_earned_mk);
 }
 
 using worker_summaries = std::vector<worker_summary>;

@@ -81,6 +81,12 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
     sc->set_default_model_load_ms(10'000);
   if (sc->unservable_timeout_s() == 0)
     sc->set_unservable_timeout_s(300);
+  auto* net = c.mutable_network();
+  if (net->port() == 0) net->set_port(7841);
+  if (net->heartbeat_ms() == 0) net->set_heartbeat_ms(1000);
+  if (net->connection_timeout_ms() == 0) net->set_connection_timeout_ms(5000);
+  auto* wk = c.mutable_worker();
+  if (wk->reconnect_max_ms() == 0) wk->set_reconnect_max_ms(10'000);
   auto* lim = c.mutable_limits();
   if (lim->max_prompt_chars() == 0)
     lim->set_max_prompt_chars(4096);
@@ -122,6 +128,11 @@ status validate(const v1::NodeConfig& c) {
   CROWDIFF_RETURN_IF_ERROR(range("limits.max_side", c.limits().max_side(), 64, 8192));
   if (c.limits().max_side() % 8 != 0)
     return status{errc::invalid_argument, "limits.max_side must be a multiple of 8"};
+  CROWDIFF_RETURN_IF_ERROR(range("network.port", c.network().port(), 1, 65'535));
+  if (c.network().tls_certificate().empty() != c.network().tls_key().empty())
+    return status{errc::invalid_argument, "network.tls_certificate and network.tls_key go together"};
+  if (!c.worker().core().empty() && c.worker().core().rfind(':') == std::string::npos)
+    return status{errc::invalid_argument, "worker.core must be HOST:PORT, not '" + c.worker().core() + "'"};
   for (const auto& m : c.models())
     if (m.empty() || m.size() > 128)
       return status{errc::invalid_argument, "model names have 1 to 128 characters"};

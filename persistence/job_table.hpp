@@ -24,6 +24,12 @@ class job_table {
   /// Removes the job and its index entry; ok when absent.
   static status erase(write_txn& txn, const uuid& id);
 
+  /// The job a user submitted under an idempotency key, or nullopt.
+  static result<std::optional<uuid>> find_by_client_key(read_txn& txn, uint64_t user, std::string_view key);
+
+  /// Remembers that `user`'s submission with `key` is job `id`.
+  static status put_client_key(write_txn& txn, uint64_t user, std::string_view key, const uuid& id);
+
   /// Visits the jobs in `state` in index order until `fn` returns false.
   static status scan_state(read_txn& txn, v1::JobState state, const std::function<bool(v1::JobRecord&)>& fn);
 

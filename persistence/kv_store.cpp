@@ -30,6 +30,8 @@ std::string_view table_name(table t) {
       return "journal_by_cause";
     case table::balances:
       return "balances";
+    case table::jobs_by_client_key:
+      return "jobs_by_client_key";
   }
   return "unknown";
 }

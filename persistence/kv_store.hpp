@@ -26,9 +26,10 @@ enum class table : uint8_t {
   journal = 10,
   journal_by_cause = 11,
   balances = 12,
+  jobs_by_client_key = 13,
 };
 
-inline constexpr size_t table_count = 13;
+inline constexpr size_t table_count = 14;
 
 /// The on-disk name of a table.
 std::string_view table_name(table t);

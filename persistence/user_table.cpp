@@ -39,7 +39,7 @@ status user_table::validate_name(std::string_view name) {
 }
 
 result<v1::UserRecord> user_table::create(write_txn& txn, std::string_view name, std::string_view key_hash,
-                                          int64_t now_ms, bool anonymous) {
+                                          int64_t now_ms, bool anonymous, bool admin) {
   CROWDIFF_RETURN_IF_ERROR(validate_name(name));
   if (key_hash.size() != 32)
     return status{errc::invalid_argument, "a key hash has 32 bytes"};
@@ -63,6 +63,7 @@ result<v1::UserRecord> user_table::create(write_txn& txn, std::string_view name,
   user.set_created_ms(now_ms);
   user.set_key_hash(std::string(key_hash));
   user.set_anonymous(anonymous);
+  user.set_admin(admin);
   auto id_key = detail::u64_key(*id);
   CROWDIFF_RETURN_IF_ERROR(write_record(txn, table::users, id_key, user));
   CROWDIFF_RETURN_IF_ERROR(txn.put(table::users_by_name, name_key(name), id_key));

@@ -23,7 +23,7 @@ class user_table {
 
   /// Creates a user. Errors: invalid_argument (name), already_exists (name or key hash taken).
   static result<v1::UserRecord> create(write_txn& txn, std::string_view name, std::string_view key_hash,
-                                       int64_t now_ms, bool anonymous = false);
+                                       int64_t now_ms, bool anonymous = false, bool admin = false);
 
   static result<std::optional<v1::UserRecord>> get(read_txn& txn, uint64_t id);
   static result<std::optional<v1::UserRecord>> find_by_key_hash(read_txn& txn, std::string_view key_hash);

@@ -266,6 +266,35 @@ void on_submit_committed(self_ptr self, caf::typed_response_promise<pb<v1::Submi
           });
 }
 
+// Answers a resubmission with the job the first submission created.
+void reply_with_existing(self_ptr self, caf::typed_response_promise<pb<v1::SubmitReply>> rp, const uuid& id) {
+  auto txn = self->state.options.store->read();
+  if (!txn) {
+    rp.deliver(to_error(txn.error()));
+    return;
+  }
+  auto rec = job_table::get(**txn, id);
+  if (!rec || !rec->has_value()) {
+    rp.deliver(make_error(errc::internal, "an idempotency key points at a missing job"));
+    return;
+  }
+  auto record = std::make_shared<v1::JobRecord>(std::move(**rec));
+  txn = status{errc::cancelled, "released"};
+  self->request(self->state.options.scheduler, caf::infinite, estimate_atom::value, id)
+      .then(
+          [rp, record](const queue_estimate& est) mutable {
+            v1::SubmitReply reply;
+            reply.set_job_id(record->id());
+            *reply.mutable_quote() = record->quote();
+            reply.set_queue_position(est.position);
+            reply.set_estimated_start_ms(est.start_ms);
+            reply.set_estimated_finish_ms(est.finish_ms);
+            reply.set_possible(est.possible);
+            rp.deliver(pb<v1::SubmitReply>{std::move(reply)});
+          },
+          [rp](const caf::error& e) mutable { rp.deliver(e); });
+}
+
 }  // namespace
 
 broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
@@ -334,9 +363,23 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         record->set_expires_ms(now + static_cast<int64_t>(expiry_s) * 1000);
 
         auto rp = self->make_response_promise<pb<v1::SubmitReply>>();
+        auto earlier = std::make_shared<std::optional<uuid>>();
         st.writes.submit(
             *st.options.store, caf::actor_cast<broker_actor>(self),
-            [record](persistence::write_txn& txn) -> status {
+            [record, earlier](persistence::write_txn& txn) -> status {
+              const auto& key = record->request().idempotency_key();
+              if (!key.empty()) {
+                // A resubmission (say, after a lost connection) returns the job it created the first time.
+                auto found = job_table::find_by_client_key(txn, record->owner_user_id(), key);
+                if (!found)
+                  return found.error();
+                if (found->has_value()) {
+                  *earlier = *found;
+                  return status{errc::already_exists, "resubmitted"};
+                }
+                CROWDIFF_RETURN_IF_ERROR(
+                    job_table::put_client_key(txn, record->owner_user_id(), key, *uuid::from_bytes(record->id())));
+              }
               CROWDIFF_RETURN_IF_ERROR(job_table::put(txn, *record));
               auto current = persistence::read_counter(txn, persistence::meta_keys::next_job_sequence);
               if (!current)
@@ -346,7 +389,11 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
                                                   record->sequence());
               return status::ok();
             },
-            [self, rp, record](const status& outcome) mutable {
+            [self, rp, record, earlier](const status& outcome) mutable {
+              if (!outcome && earlier->has_value()) {
+                reply_with_existing(self, rp, **earlier);
+                return;
+              }
               if (!outcome) {
                 log::error("submit_failed").kv("error", outcome.to_string());
                 rp.deliver(to_error(outcome));

@@ -111,6 +111,8 @@ status validate_request(const v1::JobRequest& r, const v1::LimitsConfig& limits,
     return bad("client_agent is longer than 256 bytes");
   if (r.expiry_s() > 86'400)
     return bad("expiry_s is at most 86400");
+  if (r.idempotency_key().size() > 128)
+    return bad("idempotency_key is longer than 128 bytes");
   return status::ok();
 }
 

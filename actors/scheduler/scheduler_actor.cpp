@@ -414,6 +414,7 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
         return to_message(self->state.alloc.estimate(job, self->state.options.now()));
       },
       [self](workers_atom) -> worker_summaries {
+        auto txn = self->state.options.store->read();
         worker_summaries out;
         const auto& pool = self->state.alloc.workers();
         for (const auto& [id, live] : self->state.workers) {
@@ -432,6 +433,12 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
             s.busy = w->busy;
           }
           s.device = live.registration.device();
+          if (txn) {
+            if (auto rec = persistence::worker_table::get(**txn, id); rec && rec->has_value()) {
+              s.images_done = (*rec)->images_done();
+              s.kudos_earned_mk = (*rec)->kudos_earned_mk();
+            }
+          }
           out.push_back(std::move(s));
         }
         return out;

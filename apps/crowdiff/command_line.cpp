@@ -1,6 +1,7 @@
 #include "apps/crowdiff/command_line.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace crowdiff::app {
 
@@ -14,6 +15,8 @@ result<command_line> parse_command_line(int argc, char** argv, const std::vector
   command_line out;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    // Short flags (-o FILE, -W 512) are their long forms with one dash.
+    if (arg.size() == 2 && arg[0] == '-' && std::isalpha(static_cast<unsigned char>(arg[1]))) arg = "-" + arg;
     if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
       if (out.command.empty())
         out.command = arg;

@@ -1,7 +1,7 @@
 // crowdiff: one binary, one subcommand per role or task.
 #include <csignal>
 #include <cstdio>
-#include <cstring>
+#include <map>
 
 #include "apps/crowdiff/command_line.hpp"
 #include "apps/crowdiff/commands.hpp"
@@ -10,11 +10,21 @@ namespace {
 
 constexpr const char* usage = R"(usage: crowdiff <command> [options]
 
-commands:
-  up                 the core and a local worker in one process (store under ./var by default)
-  config --print     show the effective configuration
+nodes:
+  up        the core and a local worker in one process (store under ./var by default)
+  core      Broker, Scheduler and Ledger with the store, listening on --port (default 7841)
+  worker    workers joining a core: --core HOST:PORT --key KEY [--name NAME] --model PATH
+  config    --print: the effective configuration
 
-options for every command:
+clients (--core HOST:PORT, default 127.0.0.1:7841; --key KEY or $CROWDIFF_API_KEY; --tls [--ca-file F]):
+  submit "PROMPT" [--steps N --sampler NAME --seed N --cfg X -W N -H N --n N --model NAME --negative TEXT
+                   --karras --nsfw] -o OUT.webp
+  status JOB | cancel JOB
+  users add NAME                 (admin key)
+  kudos balance | kudos transfer USER AMOUNT
+  workers
+
+node options:
   --config FILE      a NodeConfig in Protobuf text format
   --store DIR        where the store lives (store.directory)
   --log-level LEVEL  trace, debug, info, warning, error or off
@@ -24,24 +34,36 @@ options for every command:
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Shutdown signals are taken with sigwait on the main thread: block them before any thread starts.
+  // Shutdown signals are taken with sigwait: block them before any thread starts.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  auto cli = crowdiff::app::parse_command_line(argc, argv, {"config", "store", "log-level"});
+  auto cli = crowdiff::app::parse_command_line(
+      argc, argv,
+      {"config", "store", "log-level", "port", "core", "name", "key", "ca-file", "model", "steps", "sampler", "seed",
+       "cfg", "W", "H", "width", "height", "n", "negative", "o", "output", "clip-skip", "idempotency-key"});
   if (!cli) {
     std::fprintf(stderr, "crowdiff: %s\n%s", cli.error().message().c_str(), usage);
     return 2;
   }
-  if (cli->command == "up") return crowdiff::app::cmd_up(*cli);
-  if (cli->command == "config") return crowdiff::app::cmd_config(*cli);
+  using handler = int (*)(const crowdiff::app::command_line&);
+  static const std::map<std::string, handler> commands = {
+      {"up", crowdiff::app::cmd_up},         {"core", crowdiff::app::cmd_core},
+      {"worker", crowdiff::app::cmd_worker}, {"config", crowdiff::app::cmd_config},
+      {"submit", crowdiff::app::cmd_submit}, {"status", crowdiff::app::cmd_status},
+      {"cancel", crowdiff::app::cmd_cancel}, {"users", crowdiff::app::cmd_users},
+      {"kudos", crowdiff::app::cmd_kudos},   {"workers", crowdiff::app::cmd_workers}};
   if (cli->command.empty() || cli->command == "help" || cli->has("help")) {
     std::fputs(usage, stdout);
     return cli->command.empty() ? 2 : 0;
   }
-  std::fprintf(stderr, "crowdiff: unknown command '%s'\n%s", cli->command.c_str(), usage);
-  return 2;
+  auto it = commands.find(cli->command);
+  if (it == commands.end()) {
+    std::fprintf(stderr, "crowdiff: unknown command '%s'\n%s", cli->command.c_str(), usage);
+    return 2;
+  }
+  return it->second(*cli);
 }

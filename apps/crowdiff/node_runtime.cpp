@@ -1,14 +1,58 @@
 #include "apps/crowdiff/node_runtime.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <sys/stat.h>
 
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 
+#include "actors/network/network_setup.hpp"
 #include "actors/node/setup.hpp"
+#include "actors/session/entrance.hpp"
+#include "common/api_key.hpp"
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "config/node_config.hpp"
+#include "persistence/user_table.hpp"
 
 namespace crowdiff::app {
+namespace {
+
+// The first start of a core creates an admin (who may create users) and leaves its key next to the store.
+status bootstrap_admin(persistence::store& store, const std::filesystem::path& dir) {
+  bool has_admin = false;
+  {
+    auto txn = store.read();
+    if (!txn) return txn.error();
+    auto s = persistence::user_table::scan(**txn, [&](v1::UserRecord& u) {
+      has_admin |= u.admin();
+      return !has_admin;
+    });
+    if (!s) return s;
+  }
+  if (has_admin) return status::ok();
+  auto key = generate_api_key();
+  auto hash = hash_api_key(key);
+  auto s = store.write_sync([&](persistence::write_txn& txn) {
+    return persistence::user_table::create(txn, "admin", hash, wall_ms(), false, true).to_status();
+  });
+  if (!s) return s;
+  auto path = dir / "admin.key";
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << key << "\n";
+    if (!out) return status{errc::io_error, "cannot write " + path.string()};
+  }
+  chmod(path.c_str(), 0600);
+  log::info("admin_created").kv("name", "admin").kv("key_file", path.string());
+  std::fprintf(stderr, "created user 'admin'; its API key is in %s\n", path.c_str());
+  return status::ok();
+}
+
+}  // namespace
 
 result<v1::NodeConfig> effective_config(const command_line& cli) {
   v1::NodeConfig config;
@@ -18,12 +62,23 @@ result<v1::NodeConfig> effective_config(const command_line& cli) {
     config = std::move(*loaded);
   }
   std::vector<std::string> overrides = cli.overrides;
-  if (auto dir = cli.get("store")) overrides.push_back("store.directory=" + *dir);
-  if (auto level = cli.get("log-level")) overrides.push_back("log_level=" + *level);
+  if (auto v = cli.get("store")) overrides.push_back("store.directory=" + *v);
+  if (auto v = cli.get("log-level")) overrides.push_back("log_level=" + *v);
+  if (auto v = cli.get("port")) overrides.push_back("network.port=" + *v);
+  if (auto v = cli.get("core")) overrides.push_back("worker.core=" + *v);
+  if (auto v = cli.get("name")) overrides.push_back("worker.name=" + *v);
+  if (auto v = cli.get("ca-file")) overrides.push_back("network.tls_ca_file=" + *v);
+  if (cli.has("tls")) overrides.push_back("network.tls=true");
   if (auto s = config::apply_overrides(config, overrides); !s) return s;
   config = config::with_defaults(std::move(config));
   if (auto s = config::validate(config); !s) return s;
   return config;
+}
+
+void apply_log_level(const v1::NodeConfig& config) {
+  log::level lvl = log::level::info;
+  log::parse_level(config.log_level(), lvl);
+  log::set_level(lvl);
 }
 
 result<std::unique_ptr<core_runtime>> core_runtime::start(const v1::NodeConfig& config) {
@@ -36,16 +91,24 @@ result<std::unique_ptr<core_runtime>> core_runtime::start(const v1::NodeConfig& 
   auto s = persistence::store::open(options);
   if (!s) return s.error();
   rt->store_ = std::move(*s);
+  if (auto b = bootstrap_admin(*rt->store_, options.directory); !b) return b;
   rt->actor_config_ = std::make_unique<caf::actor_system_config>();
   configure_actor_system(*rt->actor_config_);
+  configure_network(*rt->actor_config_, config.network());
   rt->actor_config_->set("logger.console", caf::atom("none"));
   rt->system_ = std::make_unique<caf::actor_system>(*rt->actor_config_);
   rt->core_ = spawn_core(*rt->system_, *rt->store_, config);
+  rt->entrance_ = rt->system_->spawn(
+      entrance_fn, entrance_options{rt->store_.get(), rt->core_.broker, rt->core_.scheduler, rt->core_.ledger});
+  auto port = publish_entrance(*rt->system_, rt->entrance_, config.network());
+  if (!port) return port.error();
+  rt->port_ = *port;
   return rt;
 }
 
 core_runtime::~core_runtime() {
   if (!system_) return;
+  caf::anon_send_exit(entrance_, caf::exit_reason::user_shutdown);
   stop_core(core_);
   system_->await_all_actors_done();
   system_.reset();

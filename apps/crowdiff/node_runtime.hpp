@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -13,19 +15,25 @@
 namespace crowdiff::app {
 
 /// The effective configuration: the file given by --config (if any), then overrides, then defaults;
-/// validated. --store DIR and --log-level LEVEL are shorthands for store.directory and log_level.
+/// validated. Shorthands: --store DIR (store.directory), --log-level LEVEL, --port N (network.port),
+/// --core HOST:PORT (worker.core), --name NAME (worker.name), --tls, --ca-file FILE.
 result<v1::NodeConfig> effective_config(const command_line& cli);
 
-/// A running core: its store, actor system and actors.
+/// Sets the log level from the configuration.
+void apply_log_level(const v1::NodeConfig& config);
+
+/// A running core: its store, actor system, actors, and the entrance published on its port.
 class core_runtime {
  public:
-  /// Opens the store (creating its directory, not its parents) and starts the core's actors.
+  /// Opens the store (creating its directory, not its parents), creates the admin user on first start
+  /// (its key goes to <store>/admin.key, readable by the owner only), starts the core's actors and listens.
   static result<std::unique_ptr<core_runtime>> start(const v1::NodeConfig& config);
   ~core_runtime();
 
   caf::actor_system& system() { return *system_; }
   const core_handles& core() const { return core_; }
   persistence::store& store() { return *store_; }
+  uint16_t port() const { return port_; }
 
  private:
   core_runtime() = default;
@@ -34,6 +42,8 @@ class core_runtime {
   std::unique_ptr<caf::actor_system_config> actor_config_;
   std::unique_ptr<caf::actor_system> system_;
   core_handles core_;
+  entrance_actor entrance_;
+  uint16_t port_ = 0;
 };
 
 /// Blocks until SIGINT or SIGTERM arrives; returns the signal.
