@@ -18,10 +18,11 @@ using worker_actor = caf::typed_actor<caf::reacts_to<run_atom, pb<v1::TaskSpec>>
                                       caf::reacts_to<drain_atom>>;
 
 /// The worker's own interface: what the scheduler sends plus what its generation thread reports.
-using worker_impl_actor = worker_actor::extend<caf::reacts_to<generated_atom, uint64_t, pb<v1::GenerationResult>>,
-                                               caf::reacts_to<fault_atom, uint64_t, caf::error>,
-                                               caf::reacts_to<progress_atom, uint64_t, uint32_t, uint32_t>,
-                                               caf::reacts_to<tick_atom>>;
+using worker_impl_actor =
+    worker_actor::extend<caf::reacts_to<generated_atom, uint64_t, pb<v1::GenerationResult>>,
+                         caf::reacts_to<fault_atom, uint64_t, caf::error>,
+                         caf::reacts_to<progress_atom, uint64_t, uint32_t, uint32_t>,
+                         caf::reacts_to<tick_atom>>;
 
 /// What a worker talks to: the scheduler in the same process, or its session on a remote core.
 /// Worker ids are checked against the sender.
@@ -70,6 +71,8 @@ using ledger_actor = caf::typed_actor<
     caf::replies_to<transfer_atom, std::string, std::string, int64_t, std::string>::with<pb<v1::LedgerEntry>>,
     caf::replies_to<user_add_atom, std::string>::with<pb<v1::UserRecord>, std::string>,
     caf::replies_to<grant_atom, uint64_t, int64_t, std::string>::with<pb<v1::LedgerEntry>>,
+    caf::replies_to<grant_atom, std::string, int64_t, std::string>::with<pb<v1::LedgerEntry>>,  // by user
+                                                                                                // name
     caf::replies_to<audit_atom>::with<pb<v1::LedgerAudit>>,
     caf::reacts_to<uptime_atom, uint64_t, uint64_t, int64_t, int64_t>,  // worker, owner, from, to
     caf::reacts_to<committed_atom, uint64_t, caf::error>>;
@@ -86,7 +89,9 @@ using client_session_actor = caf::typed_actor<
     caf::replies_to<balance_atom>::with<pb<v1::Balance>>,
     caf::replies_to<transfer_atom, std::string, int64_t, std::string>::with<pb<v1::LedgerEntry>>,
     caf::replies_to<workers_atom>::with<worker_summaries>,
-    caf::replies_to<user_add_atom, std::string>::with<pb<v1::UserRecord>, std::string>>;
+    caf::replies_to<user_add_atom, std::string>::with<pb<v1::UserRecord>, std::string>,
+    caf::replies_to<audit_atom>::with<pb<v1::LedgerAudit>>,
+    caf::replies_to<grant_atom, std::string, int64_t, std::string>::with<pb<v1::LedgerEntry>>>;
 
 /// A remote worker's session on the core: to the scheduler it is the worker, to the worker it is the
 /// scheduler. It stamps the owner from the API key and checks every message.

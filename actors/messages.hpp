@@ -93,8 +93,7 @@ struct worker_summary {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_summary& x) {
   return f(caf::meta::type_name("worker_summary"), x.id, x.name, x.owner, x.models, x.mps_per_s, x.slots,
-           x.busy, x.device,
-           x.images_done, x.kudos_earned_mk);
+           x.busy, x.device, x.images_done, x.kudos_earned_mk);
 }
 
 using worker_summaries = std::vector<worker_summary>;

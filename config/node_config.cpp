@@ -82,11 +82,15 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
   if (sc->unservable_timeout_s() == 0)
     sc->set_unservable_timeout_s(300);
   auto* net = c.mutable_network();
-  if (net->port() == 0) net->set_port(7841);
-  if (net->heartbeat_ms() == 0) net->set_heartbeat_ms(1000);
-  if (net->connection_timeout_ms() == 0) net->set_connection_timeout_ms(5000);
+  if (net->port() == 0)
+    net->set_port(7841);
+  if (net->heartbeat_ms() == 0)
+    net->set_heartbeat_ms(1000);
+  if (net->connection_timeout_ms() == 0)
+    net->set_connection_timeout_ms(5000);
   auto* wk = c.mutable_worker();
-  if (wk->reconnect_max_ms() == 0) wk->set_reconnect_max_ms(10'000);
+  if (wk->reconnect_max_ms() == 0)
+    wk->set_reconnect_max_ms(10'000);
   auto* lim = c.mutable_limits();
   if (lim->max_prompt_chars() == 0)
     lim->set_max_prompt_chars(4096);

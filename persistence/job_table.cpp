@@ -58,19 +58,24 @@ status visit_index(read_txn& txn, std::string_view from, std::string_view prefix
 
 }  // namespace
 
-result<std::optional<uuid>> job_table::find_by_client_key(read_txn& txn, uint64_t user, std::string_view key) {
+result<std::optional<uuid>> job_table::find_by_client_key(read_txn& txn, uint64_t user,
+                                                          std::string_view key) {
   std::string k = detail::u64_key(user);
   k.append(key);
   auto v = txn.get(table::jobs_by_client_key, k);
-  if (!v) return v.error();
-  if (!v->has_value()) return std::optional<uuid>{};
+  if (!v)
+    return v.error();
+  if (!v->has_value())
+    return std::optional<uuid>{};
   auto id = uuid::from_bytes(**v);
-  if (!id) return status{errc::corruption, "jobs_by_client_key holds a malformed job id"};
+  if (!id)
+    return status{errc::corruption, "jobs_by_client_key holds a malformed job id"};
   return std::optional<uuid>{*id};
 }
 
 status job_table::put_client_key(write_txn& txn, uint64_t user, std::string_view key, const uuid& id) {
-  if (key.empty() || key.size() > 128) return status{errc::invalid_argument, "an idempotency key has 1 to 128 bytes"};
+  if (key.empty() || key.size() > 128)
+    return status{errc::invalid_argument, "an idempotency key has 1 to 128 bytes"};
   std::string k = detail::u64_key(user);
   k.append(key);
   return txn.put(table::jobs_by_client_key, k, id.to_bytes());

@@ -45,14 +45,19 @@ result<bool> ledger_book::has_cause(read_txn& txn, std::string_view cause) {
 }
 
 result<std::optional<v1::LedgerEntry>> ledger_book::entry_by_cause(read_txn& txn, std::string_view cause) {
-  if (cause.empty() || cause.size() > max_cause_bytes) return std::optional<v1::LedgerEntry>{};
+  if (cause.empty() || cause.size() > max_cause_bytes)
+    return std::optional<v1::LedgerEntry>{};
   auto seq = txn.get(table::journal_by_cause, cause);
-  if (!seq) return seq.error();
-  if (!seq->has_value()) return std::optional<v1::LedgerEntry>{};
+  if (!seq)
+    return seq.error();
+  if (!seq->has_value())
+    return std::optional<v1::LedgerEntry>{};
   v1::LedgerEntry e;
   auto found = read_record(txn, table::journal, **seq, e);
-  if (!found) return found.error();
-  if (!*found) return status{errc::corruption, "journal_by_cause points at a missing entry"};
+  if (!found)
+    return found.error();
+  if (!*found)
+    return status{errc::corruption, "journal_by_cause points at a missing entry"};
   return std::optional<v1::LedgerEntry>{std::move(e)};
 }
 

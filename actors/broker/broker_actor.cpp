@@ -1,6 +1,7 @@
 #include "actors/broker/broker_actor.hpp"
 
 #include <memory>
+#include <optional>
 
 #include <caf/all.hpp>
 #include <caf/event_based_actor.hpp>
@@ -32,6 +33,20 @@ std::string state_name(v1::JobState s) {
   for (auto& c : name)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return name;
+}
+
+// The state a requester sees: QUEUED becomes RUNNING once a worker has started on the job.
+v1::JobState logical_state(const job_entry& e) {
+  auto stored = e.record.state();
+  return stored == v1::QUEUED && e.started ? v1::RUNNING : stored;
+}
+
+// A status for an active job, in its logical state.
+v1::JobStatus active_status(const job_entry& e, const queue_estimate* estimate) {
+  auto s = broker::make_status(e.record, e.live, estimate);
+  if (s.state() == v1::QUEUED && e.started)
+    s.set_state(v1::RUNNING);
+  return s;
 }
 
 void log_state(const v1::JobRecord& record, v1::JobState from, v1::JobState to) {
@@ -105,7 +120,7 @@ void notify(self_ptr self, job_entry& e, v1::JobEvent::Kind kind, uint32_t index
     return;
   v1::JobEvent ev;
   ev.set_kind(kind);
-  *ev.mutable_status() = broker::make_status(e.record, e.live, nullptr);
+  *ev.mutable_status() = active_status(e, nullptr);
   ev.set_image_index(index);
   ev.set_step(step);
   ev.set_total_steps(total);
@@ -134,7 +149,7 @@ void on_state_change(self_ptr self, const uuid& id, v1::JobState before) {
   auto it = self->state.jobs.find(id);
   if (it == self->state.jobs.end())
     return;
-  auto after = it->second.record.state();
+  auto after = logical_state(it->second);
   if (before == after)
     return;
   log_state(it->second.record, before, after);
@@ -149,7 +164,7 @@ void adopt(self_ptr self, const uuid& id, v1::JobRecord& record) {
   auto it = self->state.jobs.find(id);
   if (it == self->state.jobs.end())
     return;
-  auto before = it->second.record.state();
+  auto before = logical_state(it->second);
   it->second.record = std::move(record);
   on_state_change(self, id, before);
 }
@@ -209,7 +224,9 @@ void recover(self_ptr self) {
       job_entry e;
       e.record = r;
       e.live.resize(static_cast<size_t>(r.images_size()));
-      e.running_written = r.state() == v1::RUNNING;
+      e.started = r.state() == v1::RUNNING;
+      for (const auto& slot : r.images())
+        e.started |= slot.state() == v1::IMAGE_DONE || slot.state() == v1::IMAGE_FAILED;
       st.active_per_user[r.owner_user_id()]++;
       st.jobs.emplace(*id, std::move(e));
       ++recovered;
@@ -223,47 +240,6 @@ void recover(self_ptr self) {
   for (const auto& [id, e] : st.jobs)
     enqueue(self, e.record);
   log::info("broker_recovered").kv("jobs", recovered).kv("models", st.catalog.size());
-}
-
-void on_submit_committed(self_ptr self, caf::typed_response_promise<pb<v1::SubmitReply>> rp,
-                         std::shared_ptr<v1::JobRecord> record) {
-  auto& st = self->state;
-  auto id = *uuid::from_bytes(record->id());
-  job_entry e;
-  e.record = *record;
-  e.live.resize(static_cast<size_t>(record->images_size()));
-  st.jobs.emplace(id, std::move(e));
-  st.active_per_user[record->owner_user_id()]++;
-  log::info("job_state")
-      .kv("job", id.to_string())
-      .kv("user", record->owner_user_id())
-      .kv("from", "new")
-      .kv("to", "queued")
-      .kv("images", record->images_size())
-      .kv("price_mk", record->quote().total_mk());
-  self->request(st.options.scheduler, caf::infinite, enqueue_atom::value, pb<v1::JobRecord>{*record})
-      .then(
-          [rp, record](const queue_estimate& est) mutable {
-            v1::SubmitReply reply;
-            reply.set_job_id(record->id());
-            *reply.mutable_quote() = record->quote();
-            reply.set_queue_position(est.position);
-            reply.set_estimated_start_ms(est.start_ms);
-            reply.set_estimated_finish_ms(est.finish_ms);
-            reply.set_possible(est.possible);
-            rp.deliver(pb<v1::SubmitReply>{std::move(reply)});
-          },
-          [rp, record](const caf::error& err) mutable {
-            // The job is stored and will run after a restart; say so rather than fail an accepted job.
-            log::error("enqueue_failed")
-                .kv("job", uuid::from_bytes(record->id())->to_string())
-                .kv("error", to_string(err));
-            v1::SubmitReply reply;
-            reply.set_job_id(record->id());
-            *reply.mutable_quote() = record->quote();
-            reply.set_possible(false);
-            rp.deliver(pb<v1::SubmitReply>{std::move(reply)});
-          });
 }
 
 // Answers a resubmission with the job the first submission created.
@@ -293,6 +269,89 @@ void reply_with_existing(self_ptr self, caf::typed_response_promise<pb<v1::Submi
             rp.deliver(pb<v1::SubmitReply>{std::move(reply)});
           },
           [rp](const caf::error& e) mutable { rp.deliver(e); });
+}
+
+// A submission in flight. It is placed at once, so dispatch does not wait for the disk; it is acknowledged
+// only once its record is durable (a worker's result for it is written after it: the commit queue keeps
+// order).
+struct pending_submit {
+  caf::typed_response_promise<pb<v1::SubmitReply>> rp;
+  std::shared_ptr<v1::JobRecord> record;
+  std::optional<queue_estimate> estimate;
+  std::optional<status> stored;
+  std::optional<uuid> duplicate_of;  // an earlier submission with the same idempotency key
+};
+
+void reply_submitted(pending_submit& p) {
+  v1::SubmitReply reply;
+  reply.set_job_id(p.record->id());
+  *reply.mutable_quote() = p.record->quote();
+  reply.set_queue_position(p.estimate->position);
+  reply.set_estimated_start_ms(p.estimate->start_ms);
+  reply.set_estimated_finish_ms(p.estimate->finish_ms);
+  reply.set_possible(p.estimate->possible);
+  p.rp.deliver(pb<v1::SubmitReply>{std::move(reply)});
+}
+
+// Both halves are in: the record's commit and the scheduler's estimate.
+void settle_submit(self_ptr self, const std::shared_ptr<pending_submit>& p) {
+  if (!p->estimate || !p->stored)
+    return;
+  if (*p->stored) {
+    reply_submitted(*p);
+    return;
+  }
+  // Not stored: take the job back out before anything is charged for it.
+  auto id = *uuid::from_bytes(p->record->id());
+  self->send(self->state.options.scheduler, cancel_atom::value, id);
+  auto& st = self->state;
+  if (st.jobs.erase(id) > 0) {
+    auto owner = p->record->owner_user_id();
+    if (auto c = st.active_per_user.find(owner); c != st.active_per_user.end() && --c->second == 0)
+      st.active_per_user.erase(c);
+  }
+  if (p->duplicate_of) {
+    log::info("job_resubmitted").kv("job", p->duplicate_of->to_string());
+    reply_with_existing(self, p->rp, *p->duplicate_of);
+    return;
+  }
+  log::error("submit_failed").kv("error", p->stored->to_string());
+  p->rp.deliver(to_error(*p->stored));
+}
+
+// Makes the job active and asks the scheduler to place it.
+void admit(self_ptr self, const std::shared_ptr<pending_submit>& p) {
+  auto& st = self->state;
+  const auto& record = *p->record;
+  auto id = *uuid::from_bytes(record.id());
+  job_entry e;
+  e.record = record;
+  e.live.resize(static_cast<size_t>(record.images_size()));
+  st.jobs.emplace(id, std::move(e));
+  st.active_per_user[record.owner_user_id()]++;
+  log::info("job_state")
+      .kv("job", id.to_string())
+      .kv("user", record.owner_user_id())
+      .kv("from", "new")
+      .kv("to", "queued")
+      .kv("images", record.images_size())
+      .kv("price_mk", record.quote().total_mk());
+  self->request(st.options.scheduler, caf::infinite, enqueue_atom::value, pb<v1::JobRecord>{record})
+      .then(
+          [self, p](const queue_estimate& est) {
+            p->estimate = est;
+            settle_submit(self, p);
+          },
+          [self, p](const caf::error& err) {
+            // Stored jobs run after a restart at the latest; report it as not possible now rather than fail.
+            log::error("enqueue_failed")
+                .kv("job", uuid::from_bytes(p->record->id())->to_string())
+                .kv("error", to_string(err));
+            queue_estimate none;
+            none.possible = false;
+            p->estimate = none;
+            settle_submit(self, p);
+          });
 }
 
 }  // namespace
@@ -364,6 +423,10 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
 
         auto rp = self->make_response_promise<pb<v1::SubmitReply>>();
         auto earlier = std::make_shared<std::optional<uuid>>();
+        auto pending = std::make_shared<pending_submit>();
+        pending->rp = rp;
+        pending->record = record;
+        admit(self, pending);
         st.writes.submit(
             *st.options.store, caf::actor_cast<broker_actor>(self),
             [record, earlier](persistence::write_txn& txn) -> status {
@@ -377,8 +440,8 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
                   *earlier = *found;
                   return status{errc::already_exists, "resubmitted"};
                 }
-                CROWDIFF_RETURN_IF_ERROR(
-                    job_table::put_client_key(txn, record->owner_user_id(), key, *uuid::from_bytes(record->id())));
+                CROWDIFF_RETURN_IF_ERROR(job_table::put_client_key(txn, record->owner_user_id(), key,
+                                                                   *uuid::from_bytes(record->id())));
               }
               CROWDIFF_RETURN_IF_ERROR(job_table::put(txn, *record));
               auto current = persistence::read_counter(txn, persistence::meta_keys::next_job_sequence);
@@ -389,17 +452,11 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
                                                   record->sequence());
               return status::ok();
             },
-            [self, rp, record, earlier](const status& outcome) mutable {
-              if (!outcome && earlier->has_value()) {
-                reply_with_existing(self, rp, **earlier);
-                return;
-              }
-              if (!outcome) {
-                log::error("submit_failed").kv("error", outcome.to_string());
-                rp.deliver(to_error(outcome));
-                return;
-              }
-              on_submit_committed(self, rp, record);
+            [self, pending, earlier](const status& outcome) {
+              if (!outcome && earlier->has_value())
+                pending->duplicate_of = **earlier;
+              pending->stored = outcome;
+              settle_submit(self, pending);
             });
         return rp;
       },
@@ -498,7 +555,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         }
         if (listener)
           it->second.subscribers.push_back(listener);
-        return pb<v1::JobStatus>{broker::make_status(it->second.record, it->second.live, nullptr)};
+        return pb<v1::JobStatus>{active_status(it->second, nullptr)};
       },
       [self](started_atom, const uuid& id, uint32_t index, uint64_t worker, const std::string& worker_name) {
         auto& st = self->state;
@@ -508,22 +565,13 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         auto& e = it->second;
         e.live[index] = {true, 0, e.record.request().steps(), worker, worker_name};
         log::debug("image_started").kv("job", id.to_string()).kv("image", index).kv("worker", worker);
-        if (e.record.state() == v1::QUEUED && !e.running_written) {
-          e.running_written = true;
-          int64_t now = st.options.now();
-          update_job(
-              self, id,
-              [now](v1::JobRecord& r, persistence::write_txn&) -> status {
-                if (r.state() != v1::QUEUED)
-                  return status{errc::failed_precondition, "not queued"};
-                r.set_state(v1::RUNNING);
-                r.set_updated_ms(now);
-                return status::ok();
-              },
-              [self, id](const status& s, v1::JobRecord& r) {
-                if (s)
-                  adopt(self, id, r);
-              });
+        if (!e.started) {
+          // Running is a state of memory only: after a crash the job waits again anyway, so it is not worth a
+          // write. The store says QUEUED until an image has an outcome.
+          auto before = logical_state(e);
+          e.started = true;
+          log_state(e.record, before, logical_state(e));
+          notify(self, e, v1::JobEvent::STATE);
         }
         notify(self, e, v1::JobEvent::PROGRESS, index, 0, e.record.request().steps());
       },
@@ -639,7 +687,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
               auto it2 = state.jobs.find(id);
               if (it2 == state.jobs.end())
                 return;
-              auto before = it2->second.record.state();
+              auto before = logical_state(it2->second);
               it2->second.record = std::move(r);
               notify(self, it2->second, v1::JobEvent::IMAGE, index);
               if (!it2->second.subscribers.empty()) {

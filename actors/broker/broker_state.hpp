@@ -20,7 +20,7 @@ struct broker_state {
     v1::JobRecord record;
     std::vector<broker::live_image> live;
     std::vector<caf::actor> subscribers;
-    bool running_written = false;
+    bool started = false;  // a worker has begun on one of its images (not persisted)
   };
 
   broker_options options;

@@ -30,6 +30,47 @@ result<v1::LedgerEntry> replay_or_conflict(persistence::read_txn& txn, const std
   return status{errc::already_exists, "idempotency key already used for a different transfer"};
 }
 
+// Mints `amount_mk` for a user (an operator's grant), recorded under "grant:<cause>" (once per cause).
+caf::result<pb<v1::LedgerEntry>> grant_to(ledger_actor::stateful_pointer<ledger_state> self,
+                                          const ledger_actor& me, uint64_t user_id, int64_t amount_mk,
+                                          const std::string& cause) {
+  auto& s = self->state;
+  if (amount_mk <= 0)
+    return make_error(errc::invalid_argument, "a grant is positive");
+  if (cause.empty())
+    return make_error(errc::invalid_argument, "a grant needs a cause");
+  auto entry = std::make_shared<v1::LedgerEntry>();
+  auto rp = self->make_response_promise<pb<v1::LedgerEntry>>();
+  int64_t now = s.options.now();
+  s.writes.submit(
+      *s.options.store, me,
+      [=](persistence::write_txn& txn) -> status {
+        auto user = persistence::user_table::get(txn, user_id);
+        if (!user)
+          return user.error();
+        if (!user->has_value())
+          return status{errc::not_found, "no user " + std::to_string(user_id)};
+        auto r = ledger_book::post(
+            txn,
+            persistence::posting{
+                persistence::mint_account, user_id, amount_mk, v1::GRANT, "grant:" + cause, {}, 0},
+            now);
+        if (!r)
+          return r.error();
+        *entry = *r;
+        return status::ok();
+      },
+      [rp, entry](const status& outcome) mutable {
+        if (!outcome) {
+          rp.deliver(to_error(outcome));
+          return;
+        }
+        log::info("kudos_grant").kv("user", entry->credit_account()).kv("amount_mk", entry->amount_mk());
+        rp.deliver(pb<v1::LedgerEntry>{*entry});
+      });
+  return rp;
+}
+
 }  // namespace
 
 ledger_actor::behavior_type ledger_fn(ledger_actor::stateful_pointer<ledger_state> self,
@@ -152,45 +193,23 @@ ledger_actor::behavior_type ledger_fn(ledger_actor::stateful_pointer<ledger_stat
             });
         return rp;
       },
-      [self, me](grant_atom, uint64_t user_id, int64_t amount_mk,
+      [self, me](grant_atom, uint64_t user_id, int64_t amount_mk, const std::string& cause)
+          -> caf::result<pb<v1::LedgerEntry>> { return grant_to(self, me, user_id, amount_mk, cause); },
+      [self, me](grant_atom, const std::string& name, int64_t amount_mk,
                  const std::string& cause) -> caf::result<pb<v1::LedgerEntry>> {
-        auto& s = self->state;
-        if (amount_mk <= 0)
-          return make_error(errc::invalid_argument, "a grant is positive");
-        if (cause.empty())
-          return make_error(errc::invalid_argument, "a grant needs a cause");
-        auto entry = std::make_shared<v1::LedgerEntry>();
-        auto rp = self->make_response_promise<pb<v1::LedgerEntry>>();
-        int64_t now = s.options.now();
-        s.writes.submit(
-            *s.options.store, me,
-            [=](persistence::write_txn& txn) -> status {
-              auto user = persistence::user_table::get(txn, user_id);
-              if (!user)
-                return user.error();
-              if (!user->has_value())
-                return status{errc::not_found, "no user " + std::to_string(user_id)};
-              auto r = ledger_book::post(
-                  txn,
-                  persistence::posting{
-                      persistence::mint_account, user_id, amount_mk, v1::GRANT, "grant:" + cause, {}, 0},
-                  now);
-              if (!r)
-                return r.error();
-              *entry = *r;
-              return status::ok();
-            },
-            [rp, entry](const status& outcome) mutable {
-              if (!outcome) {
-                rp.deliver(to_error(outcome));
-                return;
-              }
-              log::info("kudos_grant")
-                  .kv("user", entry->credit_account())
-                  .kv("amount_mk", entry->amount_mk());
-              rp.deliver(pb<v1::LedgerEntry>{*entry});
-            });
-        return rp;
+        auto txn = self->state.options.store->read();
+        if (!txn)
+          return to_error(txn.error());
+        auto user = persistence::user_table::find_by_name(**txn, name);
+        if (!user)
+          return to_error(user.error());
+        if (!user->has_value())
+          return make_error(errc::not_found, "no user named '" + name + "'");
+        if ((*user)->anonymous())
+          return make_error(errc::permission_denied, "the anonymous account is not granted kudos");
+        uint64_t id = (*user)->id();
+        txn = status{errc::cancelled, "released"};
+        return grant_to(self, me, id, amount_mk, cause);
       },
       [self](audit_atom) -> caf::result<pb<v1::LedgerAudit>> {
         auto txn = self->state.options.store->read();

@@ -1,9 +1,9 @@
 #include "actors/network/remote_uplink.hpp"
 
+#include <deque>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
-
-#include <deque>
 
 #include "actors/errors.hpp"
 #include "common/log.hpp"
@@ -47,7 +47,8 @@ void retry_later(self_ptr self, const std::string& why) {
 
 void login_next(self_ptr self) {
   auto& st = self->state;
-  if (st.waiting.empty() || !st.entrance || st.logging_in) return;
+  if (st.waiting.empty() || !st.entrance || st.logging_in)
+    return;
   st.logging_in = true;
   auto w = st.waiting.front();
   self->request(st.entrance, std::chrono::seconds(10), worker_login_atom::value, st.options.api_key, w.worker)
@@ -68,7 +69,8 @@ void login_next(self_ptr self) {
             if (why.code() == errc::unauthenticated || why.code() == errc::permission_denied) {
               // A wrong key stays wrong: tell every waiting worker.
               log::error("worker_login_refused").kv("reason", why.to_string());
-              for (auto& waiting : s.waiting) waiting.promise.deliver(e);
+              for (auto& waiting : s.waiting)
+                waiting.promise.deliver(e);
               s.waiting.clear();
               return;
             }
@@ -79,7 +81,8 @@ void login_next(self_ptr self) {
 
 void serve(self_ptr self) {
   auto& st = self->state;
-  if (st.waiting.empty() || st.connecting || st.logging_in) return;
+  if (st.waiting.empty() || st.connecting || st.logging_in)
+    return;
   if (st.entrance) {
     login_next(self);
     return;
@@ -113,15 +116,18 @@ remote_uplink_actor::behavior_type remote_uplink_fn(self_ptr self, remote_uplink
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.entrance && msg.source == st.entrance.address()) {
-      log::warning("core_connection_lost").kv("core", st.options.host + ":" + std::to_string(st.options.port));
+      log::warning("core_connection_lost")
+          .kv("core", st.options.host + ":" + std::to_string(st.options.port));
       st.entrance = nullptr;
     }
   });
   return {
       [self](uplink_atom) -> caf::result<worker_endpoint_actor> {
-        auto rp = self->make_response_promise<worker_endpoint_actor>();
+        // Read the sender first: making the response promise takes it over.
         auto worker = caf::actor_cast<caf::actor>(self->current_sender());
-        if (!worker) return make_error(errc::invalid_argument, "the uplink serves worker actors");
+        if (!worker)
+          return make_error(errc::invalid_argument, "the uplink serves worker actors");
+        auto rp = self->make_response_promise<worker_endpoint_actor>();
         self->state.waiting.push_back({rp, worker});
         serve(self);
         return rp;

@@ -26,8 +26,8 @@ struct remote_uplink_options {
 /// exponential backoff (from 100 ms up to `max_backoff`); a refused key is reported, not retried.
 using remote_uplink_actor = uplink_actor::extend<caf::reacts_to<tick_atom>>;
 
-remote_uplink_actor::behavior_type remote_uplink_fn(remote_uplink_actor::stateful_pointer<remote_uplink_state> self,
-                                                    remote_uplink_options options);
+remote_uplink_actor::behavior_type remote_uplink_fn(
+    remote_uplink_actor::stateful_pointer<remote_uplink_state> self, remote_uplink_options options);
 
 /// Spawns a remote uplink in `system`.
 uplink_actor spawn_remote_uplink(caf::actor_system& system, remote_uplink_options options);

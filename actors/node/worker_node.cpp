@@ -13,11 +13,14 @@
 
 namespace crowdiff {
 
-result<std::unique_ptr<worker_node>> worker_node::start(const v1::NodeConfig& config, const std::string& api_key,
-                                                       std::vector<named_generator> generators) {
+result<std::unique_ptr<worker_node>> worker_node::start(const v1::NodeConfig& config,
+                                                        const std::string& api_key,
+                                                        std::vector<named_generator> generators) {
   auto where = parse_host_port(config.worker().core());
-  if (!where) return where.error();
-  if (generators.empty()) return status{errc::invalid_argument, "a worker node needs at least one generator"};
+  if (!where)
+    return where.error();
+  if (generators.empty())
+    return status{errc::invalid_argument, "a worker node needs at least one generator"};
   std::unique_ptr<worker_node> node{new worker_node()};
   node->actor_config_ = std::make_unique<caf::actor_system_config>();
   configure_actor_system(*node->actor_config_);
@@ -35,7 +38,8 @@ result<std::unique_ptr<worker_node>> worker_node::start(const v1::NodeConfig& co
 
   for (auto& g : generators) {
     auto speed = g.gen->benchmark();
-    if (!speed) return status{speed.error().code(), "benchmarking " + g.name + ": " + speed.error().message()};
+    if (!speed)
+      return status{speed.error().code(), "benchmarking " + g.name + ": " + speed.error().message()};
     log::info("worker_benchmark").kv("name", g.name).kv("mps_per_s", *speed).kv("device", g.gen->device());
     worker_options o;
     o.uplink = node->uplink_;
@@ -50,7 +54,8 @@ result<std::unique_ptr<worker_node>> worker_node::start(const v1::NodeConfig& co
 
 status worker_node::wait() {
   caf::scoped_actor self{*system_};
-  for (const auto& w : workers_) self->monitor(w);
+  for (const auto& w : workers_)
+    self->monitor(w);
   status first;
   for (size_t down = 0; down < workers_.size(); ++down) {
     self->receive([&](caf::down_msg& msg) {
@@ -63,12 +68,15 @@ status worker_node::wait() {
 }
 
 void worker_node::stop() {
-  for (const auto& w : workers_) caf::anon_send(w, drain_atom::value);
+  for (const auto& w : workers_)
+    caf::anon_send(w, drain_atom::value);
 }
 
 worker_node::~worker_node() {
-  if (!system_) return;
-  for (const auto& w : workers_) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+  if (!system_)
+    return;
+  for (const auto& w : workers_)
+    caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(uplink_, caf::exit_reason::user_shutdown);
   system_->await_all_actors_done();
   system_.reset();

@@ -62,7 +62,8 @@ double allocator::speed(const worker_state& w, model_id m) const {
 }
 
 int64_t allocator::estimate_ms(const task& t, const worker_state& w, model_id m) const {
-  double ms = 1000.0 * t.megapixel_steps / speed(w, m);
+  // A worker runs its tasks one after another: a task pushed to a busy worker also waits for those before it.
+  double ms = 1000.0 * t.megapixel_steps / speed(w, m) * (1 + w.busy);
   if (const auto* slot = w.find_model(m); slot != nullptr && !slot->loaded)
     ms += slot->load_ms > 0 ? slot->load_ms : static_cast<double>(config_.default_model_load_ms);
   return static_cast<int64_t>(ms);
@@ -462,7 +463,7 @@ job_estimate allocator::estimate(const uuid& job, int64_t now) const {
 
   double capacity = 0;  // MPS per second over every slot of every worker
   for (const auto& [id, w] : pool_.all())
-    capacity += (w.mps_per_s > 0 ? w.mps_per_s : 1.0) * w.slots;
+    capacity += w.mps_per_s > 0 ? w.mps_per_s : 1.0;  // slots queue on a worker, they do not add speed
 
   int64_t finish = now;
   if (auto it = running_by_job_.find(job); it != running_by_job_.end()) {
@@ -476,27 +477,22 @@ job_estimate allocator::estimate(const uuid& job, int64_t now) const {
   }
   e.start_ms = now;
   if (!waiting.empty()) {
-    std::sort(waiting.begin(), waiting.end());
-    double ahead = 0;
+    // Its position is the rank of its first waiting image (O(log n)); the work ahead is that many average
+    // tasks.
+    const task* first = nullptr;
     double own = 0;
-    uint32_t rank = 0;
-    bool found_first = false;
-    for (const auto& pos : queue_.order()) {
-      const auto& t = queue_.at(pos);
-      if (t.job == job) {
-        if (!found_first) {
-          e.position = rank + 1;
-          found_first = true;
-          e.possible = runnable_anywhere(t);
-          if (!e.possible)
-            e.reason = "no online worker can run this request";
-        }
-        own += t.megapixel_steps;
-      } else if (!found_first) {
-        ahead += t.megapixel_steps;
-        ++rank;
-      }
+    for (auto key : waiting) {
+      const task* t = queue_.find(key);
+      own += t->megapixel_steps;
+      if (first == nullptr || job_queue::position_of(*t) < job_queue::position_of(*first))
+        first = t;
     }
+    uint32_t rank = queue_.rank_of(*first);
+    e.position = rank + 1;
+    e.possible = runnable_anywhere(*first);
+    if (!e.possible)
+      e.reason = "no online worker can run this request";
+    double ahead = queue_.size() > 0 ? rank * (queue_.total_work() / static_cast<double>(queue_.size())) : 0;
     if (capacity <= 0) {
       e.possible = false;
       e.reason = "no worker is online";

@@ -7,6 +7,7 @@ namespace crowdiff::scheduling {
 void job_queue::push(task t) {
   auto pos = position_of(t);
   order_.insert(pos);
+  total_work_ += t.megapixel_steps;
   if (t.models.empty()) {
     any_model_.insert(pos);
   } else {
@@ -25,6 +26,7 @@ std::optional<task> job_queue::take(uint64_t key) {
   tasks_.erase(it);
   auto pos = position_of(t);
   order_.erase(pos);
+  total_work_ = tasks_.empty() ? 0 : total_work_ - t.megapixel_steps;
   if (t.models.empty()) {
     any_model_.erase(pos);
   } else {
@@ -47,6 +49,11 @@ std::optional<task> job_queue::take(uint64_t key) {
 }
 
 task* job_queue::find(uint64_t key) {
+  auto it = tasks_.find(key);
+  return it == tasks_.end() ? nullptr : &it->second;
+}
+
+const task* job_queue::find(uint64_t key) const {
   auto it = tasks_.find(key);
   return it == tasks_.end() ? nullptr : &it->second;
 }

@@ -28,7 +28,7 @@ struct worker_state {
   uint32_t features = 0;
   bool nsfw = false;
   double mps_per_s = 1.0;  ///< the worker's speed over all models (self-benchmark, then measured)
-  uint32_t slots = 1;
+  uint32_t slots = 1;      ///< tasks it accepts at once (it runs them in turn)
   uint32_t busy = 0;
   std::vector<uint64_t> assignments;
 

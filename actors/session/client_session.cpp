@@ -7,8 +7,8 @@
 
 namespace crowdiff {
 
-client_session_actor::behavior_type client_session_fn(client_session_actor::stateful_pointer<client_session_state> self,
-                                                      client_session_options options) {
+client_session_actor::behavior_type client_session_fn(
+    client_session_actor::stateful_pointer<client_session_state> self, client_session_options options) {
   self->state.options = std::move(options);
   self->monitor(self->state.options.peer);
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -48,8 +48,22 @@ client_session_actor::behavior_type client_session_fn(client_session_actor::stat
       [self](workers_atom) { return self->delegate(self->state.options.scheduler, workers_atom::value); },
       [self](user_add_atom, const std::string& name) -> caf::result<pb<v1::UserRecord>, std::string> {
         auto& s = self->state.options;
-        if (!s.admin) return make_error(errc::permission_denied, "only an admin can create users");
+        if (!s.admin)
+          return make_error(errc::permission_denied, "only an admin can create users");
         return self->delegate(s.ledger, user_add_atom::value, name);
+      },
+      [self](grant_atom, const std::string& user, int64_t amount_mk,
+             const std::string& cause) -> caf::result<pb<v1::LedgerEntry>> {
+        auto& s = self->state.options;
+        if (!s.admin)
+          return make_error(errc::permission_denied, "only an admin can grant kudos");
+        return self->delegate(s.ledger, grant_atom::value, user, amount_mk, cause);
+      },
+      [self](audit_atom) -> caf::result<pb<v1::LedgerAudit>> {
+        auto& s = self->state.options;
+        if (!s.admin)
+          return make_error(errc::permission_denied, "only an admin can audit the books");
+        return self->delegate(s.ledger, audit_atom::value);
       },
   };
 }

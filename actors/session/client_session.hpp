@@ -22,8 +22,8 @@ struct client_session_options {
 
 /// One logged-in client: forwards its requests to the broker, ledger and scheduler with its identity
 /// attached, so a client never holds (or names) an internal actor. user_add needs an admin.
-client_session_actor::behavior_type client_session_fn(client_session_actor::stateful_pointer<client_session_state> self,
-                                                      client_session_options options);
+client_session_actor::behavior_type client_session_fn(
+    client_session_actor::stateful_pointer<client_session_state> self, client_session_options options);
 
 struct client_session_state {
   client_session_options options;

@@ -13,9 +13,11 @@ namespace {
 
 result<bool> is_admin(persistence::store& store, uint64_t user) {
   auto txn = store.read();
-  if (!txn) return txn.error();
+  if (!txn)
+    return txn.error();
   auto rec = persistence::user_table::get(**txn, user);
-  if (!rec) return rec.error();
+  if (!rec)
+    return rec.error();
   return rec->has_value() && (*rec)->admin();
 }
 
@@ -35,10 +37,13 @@ entrance_actor::behavior_type entrance_fn(entrance_actor::pointer self, entrance
           log::warning("login_refused").kv("role", "client").kv("reason", who.error().message());
           return to_error(who.error());
         }
-        if (!peer) return make_error(errc::invalid_argument, "a login names the client's actor");
+        if (!peer)
+          return make_error(errc::invalid_argument, "a login names the client's actor");
         auto admin = is_admin(*options.store, who->user_id);
-        if (!admin) return to_error(admin.error());
-        client_session_options o{*who, api_key, *admin, peer, options.broker, options.scheduler, options.ledger};
+        if (!admin)
+          return to_error(admin.error());
+        client_session_options o{*who,           api_key,           *admin,        peer,
+                                 options.broker, options.scheduler, options.ledger};
         auto session = self->spawn<caf::linked>(client_session_fn, std::move(o));
         log::info("session_open").kv("role", "client").kv("user", who->user_id);
         return session;
@@ -50,9 +55,12 @@ entrance_actor::behavior_type entrance_fn(entrance_actor::pointer self, entrance
           log::warning("login_refused").kv("role", "worker").kv("reason", who.error().message());
           return to_error(who.error());
         }
-        if (who->anonymous) return make_error(errc::permission_denied, "the anonymous account cannot run workers");
-        if (!peer) return make_error(errc::invalid_argument, "a login names the worker's actor");
-        auto session = self->spawn<caf::linked>(worker_session_fn, worker_session_options{*who, peer, options.scheduler});
+        if (who->anonymous)
+          return make_error(errc::permission_denied, "the anonymous account cannot run workers");
+        if (!peer)
+          return make_error(errc::invalid_argument, "a login names the worker's actor");
+        auto session = self->spawn<caf::linked>(worker_session_fn,
+                                                worker_session_options{*who, peer, options.scheduler});
         log::info("session_open").kv("role", "worker").kv("user", who->user_id);
         return session;
       },

@@ -13,8 +13,8 @@ struct entrance_options {
   ledger_actor ledger;
 };
 
-/// The Entrance: the only actor a core publishes. A login checks the API key and returns a session actor bound
-/// to that user and to the caller's actor; wrong keys get `unauthenticated`. See client_session and
+/// The Entrance: the only actor a core publishes. A login checks the API key and returns a session actor
+/// bound to that user and to the caller's actor; wrong keys get `unauthenticated`. See client_session and
 /// worker_session for what sessions check.
 entrance_actor::behavior_type entrance_fn(entrance_actor::pointer self, entrance_options options);
 

@@ -14,7 +14,8 @@ using self_ptr = worker_session_actor::stateful_pointer<worker_session_state>;
 bool from_peer(self_ptr self, uint64_t worker_id) {
   auto& st = self->state;
   auto sender = self->current_sender();
-  if (!sender || caf::actor_cast<caf::actor_addr>(sender) != st.options.peer.address()) return false;
+  if (!sender || caf::actor_cast<caf::actor_addr>(sender) != st.options.peer.address())
+    return false;
   return st.worker_id != 0 && worker_id == st.worker_id;
 }
 
@@ -31,11 +32,13 @@ worker_session_actor::behavior_type worker_session_fn(self_ptr self, worker_sess
   });
   return {
       // From the remote worker.
-      [self](join_atom, pb<v1::WorkerRegistration>& reg, const worker_actor& worker) -> caf::result<uint64_t> {
+      [self](join_atom, pb<v1::WorkerRegistration>& reg,
+             const worker_actor& worker) -> caf::result<uint64_t> {
         auto& st = self->state;
         if (!worker || worker.address() != st.options.peer.address())
           return make_error(errc::permission_denied, "a session joins only the worker that logged in");
-        if (st.worker_id != 0) return make_error(errc::failed_precondition, "this session has joined already");
+        if (st.worker_id != 0)
+          return make_error(errc::failed_precondition, "this session has joined already");
         reg.value.set_owner_user_id(st.options.owner.user_id);  // the key decides the owner, not the message
         auto rp = self->make_response_promise<uint64_t>();
         self->request(st.options.scheduler, caf::infinite, join_atom::value, std::move(reg),
@@ -49,7 +52,8 @@ worker_session_actor::behavior_type worker_session_fn(self_ptr self, worker_sess
         return rp;
       },
       [self](leave_atom, uint64_t id) {
-        if (from_peer(self, id)) self->send(self->state.options.scheduler, leave_atom::value, id);
+        if (from_peer(self, id))
+          self->send(self->state.options.scheduler, leave_atom::value, id);
       },
       [self](progress_atom, uint64_t id, uint64_t assignment, uint32_t step, uint32_t total) {
         if (from_peer(self, id))
@@ -63,10 +67,12 @@ worker_session_actor::behavior_type worker_session_fn(self_ptr self, worker_sess
         self->send(self->state.options.scheduler, result_atom::value, id, assignment, std::move(result));
       },
       [self](fault_atom, uint64_t id, uint64_t assignment, const caf::error& fault) {
-        if (from_peer(self, id)) self->send(self->state.options.scheduler, fault_atom::value, id, assignment, fault);
+        if (from_peer(self, id))
+          self->send(self->state.options.scheduler, fault_atom::value, id, assignment, fault);
       },
       [self](models_atom, uint64_t id, pb<v1::WorkerRegistration>& reg) {
-        if (!from_peer(self, id)) return;
+        if (!from_peer(self, id))
+          return;
         reg.value.set_owner_user_id(self->state.options.owner.user_id);
         self->send(self->state.options.scheduler, models_atom::value, id, std::move(reg));
       },

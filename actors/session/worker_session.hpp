@@ -18,8 +18,8 @@ struct worker_session_options {
 /// worker handle, so the scheduler monitors the session); to the remote worker it is the scheduler. It stamps
 /// the owner from the API key, accepts worker messages only from the worker that logged in and only for its
 /// own worker id, and ends when that worker goes away or its connection drops.
-worker_session_actor::behavior_type worker_session_fn(worker_session_actor::stateful_pointer<worker_session_state> self,
-                                                      worker_session_options options);
+worker_session_actor::behavior_type worker_session_fn(
+    worker_session_actor::stateful_pointer<worker_session_state> self, worker_session_options options);
 
 struct worker_session_state {
   worker_session_options options;

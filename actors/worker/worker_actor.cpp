@@ -29,7 +29,10 @@ void start(self_ptr self, v1::TaskSpec spec) {
     uint64_t assignment = spec.assignment_id();
     int64_t started = now();
     auto image = gen->generate(
-        spec, [&](uint32_t step, uint32_t total) { caf::anon_send(me, progress_atom::value, assignment, step, total); },
+        spec,
+        [&](uint32_t step, uint32_t total) {
+          caf::anon_send(me, progress_atom::value, assignment, step, total);
+        },
         *flag);
     int64_t finished = now();
     if (!image) {
@@ -56,7 +59,8 @@ void start(self_ptr self, v1::TaskSpec spec) {
 
 void leave_and_quit(self_ptr self) {
   auto& st = self->state;
-  if (st.endpoint && st.worker_id != 0) self->send(st.endpoint, leave_atom::value, st.worker_id);
+  if (st.endpoint && st.worker_id != 0)
+    self->send(st.endpoint, leave_atom::value, st.worker_id);
   log::info("worker_drained").kv("worker", st.worker_id).kv("name", st.options.name);
   self->quit();
 }
@@ -70,13 +74,15 @@ void finished(self_ptr self) {
     leave_and_quit(self);
     return;
   }
-  if (st.current == phase::generating) st.current = phase::idle;
+  if (st.current == phase::generating)
+    st.current = phase::idle;
   start_next(self);
 }
 
 void start_next(self_ptr self) {
   auto& st = self->state;
-  if (st.current != phase::idle || st.waiting.empty()) return;
+  if (st.current != phase::idle || st.waiting.empty())
+    return;
   auto spec = std::move(st.waiting.front());
   st.waiting.pop_front();
   start(self, std::move(spec));
@@ -91,16 +97,20 @@ void join(self_ptr self) {
           [self](uint64_t id) {
             auto& s = self->state;
             s.worker_id = id;
-            if (s.current == phase::joining) s.current = s.running_assignment != 0 ? phase::generating : phase::idle;
+            if (s.current == phase::joining)
+              s.current = s.running_assignment != 0 ? phase::generating : phase::idle;
             log::info("worker_joined").kv("worker", id).kv("name", s.options.name);
             for (auto& [assignment, result] : s.undelivered)
-              self->send(s.endpoint, result_atom::value, id, assignment, pb<v1::GenerationResult>{std::move(result)});
+              self->send(s.endpoint, result_atom::value, id, assignment,
+                         pb<v1::GenerationResult>{std::move(result)});
             s.undelivered.clear();
             start_next(self);
           },
           [self](const caf::error& e) {
             auto why = to_status(e);
-            log::error("worker_join_failed").kv("name", self->state.options.name).kv("error", why.to_string());
+            log::error("worker_join_failed")
+                .kv("name", self->state.options.name)
+                .kv("error", why.to_string());
             // Bad registrations and bad keys do not get better by retrying.
             if (why.code() == errc::invalid_argument || why.code() == errc::unauthenticated ||
                 why.code() == errc::permission_denied) {
@@ -135,13 +145,15 @@ v1::WorkerRegistration make_registration(const worker_options& options) {
   v1::WorkerRegistration reg;
   reg.set_name(options.name);
   reg.set_owner_user_id(options.owner_user_id);
-  for (auto& m : options.gen->models()) *reg.add_models() = std::move(m);
+  for (auto& m : options.gen->models())
+    *reg.add_models() = std::move(m);
   reg.set_max_pixels(options.gen->max_pixels());
-  for (auto& f : options.gen->features()) reg.add_features(std::move(f));
+  for (auto& f : options.gen->features())
+    reg.add_features(std::move(f));
   reg.set_nsfw(options.nsfw);
   reg.set_device(options.gen->device());
   reg.set_mps_per_s(options.mps_per_s);
-  reg.set_slots(1);
+  reg.set_slots(options.slots);
   reg.set_version(options.version);
   return reg;
 }
@@ -156,7 +168,8 @@ worker_impl_actor::behavior_type worker_fn(self_ptr self, worker_options options
   self->state.options = std::move(options);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    if (!st.endpoint || msg.source != st.endpoint.address()) return;
+    if (!st.endpoint || msg.source != st.endpoint.address())
+      return;
     log::warning("worker_endpoint_lost").kv("worker", st.worker_id).kv("reason", to_string(msg.reason));
     st.endpoint = nullptr;
     if (st.current == phase::draining) {
@@ -199,11 +212,13 @@ worker_impl_actor::behavior_type worker_fn(self_ptr self, worker_options options
         st.waiting.clear();
         bool busy = st.running_assignment != 0;
         st.current = phase::draining;
-        if (!busy) leave_and_quit(self);
+        if (!busy)
+          leave_and_quit(self);
       },
       [self](generated_atom, uint64_t assignment, pb<v1::GenerationResult>& result) {
         auto& st = self->state;
-        if (assignment != st.running_assignment) return;
+        if (assignment != st.running_assignment)
+          return;
         bool cancelled = st.cancel_flag && st.cancel_flag->load();
         if (!cancelled) {
           if (st.endpoint && st.current != phase::joining)
@@ -215,7 +230,8 @@ worker_impl_actor::behavior_type worker_fn(self_ptr self, worker_options options
       },
       [self](fault_atom, uint64_t assignment, const caf::error& fault) {
         auto& st = self->state;
-        if (assignment != st.running_assignment) return;
+        if (assignment != st.running_assignment)
+          return;
         auto why = to_status(fault);
         bool cancelled = (st.cancel_flag && st.cancel_flag->load()) || why.code() == errc::cancelled;
         if (!cancelled && st.endpoint) {
@@ -226,8 +242,8 @@ worker_impl_actor::behavior_type worker_fn(self_ptr self, worker_options options
       },
       [self](progress_atom, uint64_t assignment, uint32_t step, uint32_t total) {
         auto& st = self->state;
-        if (assignment != st.running_assignment || (st.cancel_flag && st.cancel_flag->load()) || !st.endpoint ||
-            st.current == phase::joining)
+        if (assignment != st.running_assignment || (st.cancel_flag && st.cancel_flag->load()) ||
+            !st.endpoint || st.current == phase::joining)
           return;
         self->send(st.endpoint, progress_atom::value, st.worker_id, assignment, step, total);
       },

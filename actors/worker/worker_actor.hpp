@@ -19,6 +19,9 @@ struct worker_options {
   uint64_t owner_user_id = 0;
   bool nsfw = true;
   double mps_per_s = 0;  ///< from generator::benchmark(), measured before spawning
+  /// Tasks the scheduler may push at once. The worker runs them one after another; the second waits in the
+  /// worker, so the next image starts the moment one ends instead of a round trip later.
+  uint32_t slots = 2;
   std::string version = "crowdiff-worker:0.1.0";
   clock_fn now = wall_ms;
 };

@@ -8,8 +8,10 @@
 namespace crowdiff::app {
 
 std::string api_key_from(const command_line& cli) {
-  if (auto key = cli.get("key")) return *key;
-  if (const char* env = std::getenv("CROWDIFF_API_KEY"); env != nullptr && *env != '\0') return env;
+  if (auto key = cli.get("key"))
+    return *key;
+  if (const char* env = std::getenv("CROWDIFF_API_KEY"); env != nullptr && *env != '\0')
+    return env;
   return "0000000000";
 }
 
@@ -25,6 +27,8 @@ std::unique_ptr<client> connect_client(const command_line& cli, const char* comm
   options.api_key = api_key_from(cli);
   options.tls = cli.has("tls");
   options.ca_file = cli.get("ca-file").value_or("");
+  options.certificate = cli.get("cert").value_or("");
+  options.key = cli.get("cert-key").value_or("");
   options.reconnect_for = std::chrono::seconds(5);
   auto c = client::connect(options);
   if (!c) {

@@ -1,6 +1,6 @@
-#include <caf/all.hpp>
-
 #include <cstdio>
+
+#include <caf/all.hpp>
 
 #include "actors/worker/worker_actor.hpp"
 #include "actors/worker/worker_state.hpp"
@@ -23,7 +23,10 @@ int cmd_core(const command_line& cli) {
     std::fprintf(stderr, "crowdiff core: %s\n", rt.error().to_string().c_str());
     return 1;
   }
-  log::info("node_ready").kv("role", "core").kv("store", config->store().directory()).kv("port", (*rt)->port());
+  log::info("node_ready")
+      .kv("role", "core")
+      .kv("store", config->store().directory())
+      .kv("port", (*rt)->port());
   std::fprintf(stderr, "crowdiff core is listening on port %u (store %s)\n", (*rt)->port(),
                config->store().directory().c_str());
   int sig = wait_for_shutdown_signal();
@@ -55,7 +58,8 @@ int cmd_up(const command_line& cli) {
   for (auto& g : *generators) {
     auto speed = g.gen->benchmark();
     if (!speed) {
-      std::fprintf(stderr, "crowdiff up: benchmarking %s: %s\n", g.name.c_str(), speed.error().to_string().c_str());
+      std::fprintf(stderr, "crowdiff up: benchmarking %s: %s\n", g.name.c_str(),
+                   speed.error().to_string().c_str());
       return 1;
     }
     worker_options o;
@@ -72,11 +76,12 @@ int cmd_up(const command_line& cli) {
       .kv("store", config->store().directory())
       .kv("port", (*rt)->port())
       .kv("local_workers", workers.size());
-  std::fprintf(stderr, "crowdiff is up: port %u, store %s, %zu local worker(s). Ctrl-C stops it.\n", (*rt)->port(),
-               config->store().directory().c_str(), workers.size());
+  std::fprintf(stderr, "crowdiff is up: port %u, store %s, %zu local worker(s). Ctrl-C stops it.\n",
+               (*rt)->port(), config->store().directory().c_str(), workers.size());
   int sig = wait_for_shutdown_signal();
   log::info("node_stopping").kv("signal", sig);
-  for (auto& w : workers) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+  for (auto& w : workers)
+    caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
   rt->reset();
   return 0;

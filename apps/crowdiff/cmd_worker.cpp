@@ -33,7 +33,8 @@ int cmd_worker(const command_line& cli) {
   return run_worker_node(*config, key, std::move(*generators));
 }
 
-int run_worker_node(const v1::NodeConfig& config, const std::string& api_key, std::vector<named_generator> generators) {
+int run_worker_node(const v1::NodeConfig& config, const std::string& api_key,
+                    std::vector<named_generator> generators) {
   auto node = worker_node::start(config, api_key, std::move(generators));
   if (!node) {
     std::fprintf(stderr, "crowdiff worker: %s\n", node.error().to_string().c_str());

@@ -7,7 +7,8 @@ namespace crowdiff::app {
 
 std::optional<std::string> command_line::get(const std::string& flag) const {
   auto it = flags.find(flag);
-  if (it == flags.end()) return std::nullopt;
+  if (it == flags.end())
+    return std::nullopt;
   return it->second;
 }
 
@@ -16,7 +17,8 @@ result<command_line> parse_command_line(int argc, char** argv, const std::vector
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     // Short flags (-o FILE, -W 512) are their long forms with one dash.
-    if (arg.size() == 2 && arg[0] == '-' && std::isalpha(static_cast<unsigned char>(arg[1]))) arg = "-" + arg;
+    if (arg.size() == 2 && arg[0] == '-' && std::isalpha(static_cast<unsigned char>(arg[1])))
+      arg = "-" + arg;
     if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
       if (out.command.empty())
         out.command = arg;
@@ -29,7 +31,8 @@ result<command_line> parse_command_line(int argc, char** argv, const std::vector
     std::string name = body.substr(0, eq);
     if (name.find('.') != std::string::npos || name == "log_level") {
       if (eq == std::string::npos) {
-        if (i + 1 >= argc) return status{errc::invalid_argument, "--" + name + " needs a value"};
+        if (i + 1 >= argc)
+          return status{errc::invalid_argument, "--" + name + " needs a value"};
         body += "=" + std::string(argv[++i]);
       }
       out.overrides.push_back(body);
@@ -37,10 +40,12 @@ result<command_line> parse_command_line(int argc, char** argv, const std::vector
     }
     bool takes_value = std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end();
     if (eq != std::string::npos) {
-      if (!takes_value) return status{errc::invalid_argument, "--" + name + " takes no value"};
+      if (!takes_value)
+        return status{errc::invalid_argument, "--" + name + " takes no value"};
       out.flags[name] = body.substr(eq + 1);
     } else if (takes_value) {
-      if (i + 1 >= argc) return status{errc::invalid_argument, "--" + name + " needs a value"};
+      if (i + 1 >= argc)
+        return status{errc::invalid_argument, "--" + name + " needs a value"};
       out.flags[name] = argv[++i];
     } else {
       out.flags[name] = "";

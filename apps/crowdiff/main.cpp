@@ -15,8 +15,11 @@ nodes:
   core      Broker, Scheduler and Ledger with the store, listening on --port (default 7841)
   worker    workers joining a core: --core HOST:PORT --key KEY [--name NAME] --model PATH
   config    --print: the effective configuration
+  generate  "PROMPT" --model PATH [-o OUT.webp --steps --sampler --seed --cfg -W -H --n --negative --karras
+            --clip-skip N --source IMG --denoise X --threads N]: images on this machine, no core
 
-clients (--core HOST:PORT, default 127.0.0.1:7841; --key KEY or $CROWDIFF_API_KEY; --tls [--ca-file F]):
+clients (--core HOST:PORT, default 127.0.0.1:7841; --key KEY or $CROWDIFF_API_KEY;
+         --tls --ca-file CA.pem --cert CERT.pem --cert-key KEY.pem for a core serving TLS):
   submit "PROMPT" [--steps N --sampler NAME --seed N --cfg X -W N -H N --n N --model NAME --negative TEXT
                    --karras --nsfw] -o OUT.webp
   status JOB | cancel JOB
@@ -42,20 +45,27 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   auto cli = crowdiff::app::parse_command_line(
-      argc, argv,
-      {"config", "store", "log-level", "port", "core", "name", "key", "ca-file", "model", "steps", "sampler", "seed",
-       "cfg", "W", "H", "width", "height", "n", "negative", "o", "output", "clip-skip", "idempotency-key"});
+      argc, argv, {"config",    "store",           "log-level", "port",     "core",       "name",    "key",
+                   "ca-file",   "model",           "steps",     "sampler",  "seed",       "cfg",     "W",
+                   "H",         "width",           "height",    "n",        "negative",   "o",       "output",
+                   "clip-skip", "idempotency-key", "cert",      "cert-key", "model-name", "threads", "source",
+                   "denoise"});
   if (!cli) {
     std::fprintf(stderr, "crowdiff: %s\n%s", cli.error().message().c_str(), usage);
     return 2;
   }
   using handler = int (*)(const crowdiff::app::command_line&);
-  static const std::map<std::string, handler> commands = {
-      {"up", crowdiff::app::cmd_up},         {"core", crowdiff::app::cmd_core},
-      {"worker", crowdiff::app::cmd_worker}, {"config", crowdiff::app::cmd_config},
-      {"submit", crowdiff::app::cmd_submit}, {"status", crowdiff::app::cmd_status},
-      {"cancel", crowdiff::app::cmd_cancel}, {"users", crowdiff::app::cmd_users},
-      {"kudos", crowdiff::app::cmd_kudos},   {"workers", crowdiff::app::cmd_workers}};
+  static const std::map<std::string, handler> commands = {{"up", crowdiff::app::cmd_up},
+                                                          {"core", crowdiff::app::cmd_core},
+                                                          {"worker", crowdiff::app::cmd_worker},
+                                                          {"config", crowdiff::app::cmd_config},
+                                                          {"submit", crowdiff::app::cmd_submit},
+                                                          {"status", crowdiff::app::cmd_status},
+                                                          {"cancel", crowdiff::app::cmd_cancel},
+                                                          {"users", crowdiff::app::cmd_users},
+                                                          {"kudos", crowdiff::app::cmd_kudos},
+                                                          {"workers", crowdiff::app::cmd_workers},
+                                                          {"generate", crowdiff::app::cmd_generate}};
   if (cli->command.empty() || cli->command == "help" || cli->has("help")) {
     std::fputs(usage, stdout);
     return cli->command.empty() ? 2 : 0;

@@ -1,13 +1,12 @@
 #include "apps/crowdiff/node_runtime.hpp"
 
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-
-#include <sys/stat.h>
-
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <sys/stat.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include "actors/network/network_setup.hpp"
 #include "actors/node/setup.hpp"
@@ -26,25 +25,30 @@ status bootstrap_admin(persistence::store& store, const std::filesystem::path& d
   bool has_admin = false;
   {
     auto txn = store.read();
-    if (!txn) return txn.error();
+    if (!txn)
+      return txn.error();
     auto s = persistence::user_table::scan(**txn, [&](v1::UserRecord& u) {
       has_admin |= u.admin();
       return !has_admin;
     });
-    if (!s) return s;
+    if (!s)
+      return s;
   }
-  if (has_admin) return status::ok();
+  if (has_admin)
+    return status::ok();
   auto key = generate_api_key();
   auto hash = hash_api_key(key);
   auto s = store.write_sync([&](persistence::write_txn& txn) {
     return persistence::user_table::create(txn, "admin", hash, wall_ms(), false, true).to_status();
   });
-  if (!s) return s;
+  if (!s)
+    return s;
   auto path = dir / "admin.key";
   {
     std::ofstream out(path, std::ios::trunc);
     out << key << "\n";
-    if (!out) return status{errc::io_error, "cannot write " + path.string()};
+    if (!out)
+      return status{errc::io_error, "cannot write " + path.string()};
   }
   chmod(path.c_str(), 0600);
   log::info("admin_created").kv("name", "admin").kv("key_file", path.string());
@@ -58,20 +62,34 @@ result<v1::NodeConfig> effective_config(const command_line& cli) {
   v1::NodeConfig config;
   if (auto file = cli.get("config")) {
     auto loaded = config::load_file(*file);
-    if (!loaded) return loaded.error();
+    if (!loaded)
+      return loaded.error();
     config = std::move(*loaded);
   }
   std::vector<std::string> overrides = cli.overrides;
-  if (auto v = cli.get("store")) overrides.push_back("store.directory=" + *v);
-  if (auto v = cli.get("log-level")) overrides.push_back("log_level=" + *v);
-  if (auto v = cli.get("port")) overrides.push_back("network.port=" + *v);
-  if (auto v = cli.get("core")) overrides.push_back("worker.core=" + *v);
-  if (auto v = cli.get("name")) overrides.push_back("worker.name=" + *v);
-  if (auto v = cli.get("ca-file")) overrides.push_back("network.tls_ca_file=" + *v);
-  if (cli.has("tls")) overrides.push_back("network.tls=true");
-  if (auto s = config::apply_overrides(config, overrides); !s) return s;
+  if (auto v = cli.get("store"))
+    overrides.push_back("store.directory=" + *v);
+  if (auto v = cli.get("log-level"))
+    overrides.push_back("log_level=" + *v);
+  if (auto v = cli.get("port"))
+    overrides.push_back("network.port=" + *v);
+  if (auto v = cli.get("core"))
+    overrides.push_back("worker.core=" + *v);
+  if (auto v = cli.get("name"))
+    overrides.push_back("worker.name=" + *v);
+  if (auto v = cli.get("ca-file"))
+    overrides.push_back("network.tls_ca_file=" + *v);
+  if (auto v = cli.get("cert"))
+    overrides.push_back("network.tls_certificate=" + *v);
+  if (auto v = cli.get("cert-key"))
+    overrides.push_back("network.tls_key=" + *v);
+  if (cli.has("tls"))
+    overrides.push_back("network.tls=true");
+  if (auto s = config::apply_overrides(config, overrides); !s)
+    return s;
   config = config::with_defaults(std::move(config));
-  if (auto s = config::validate(config); !s) return s;
+  if (auto s = config::validate(config); !s)
+    return s;
   return config;
 }
 
@@ -89,25 +107,29 @@ result<std::unique_ptr<core_runtime>> core_runtime::start(const v1::NodeConfig& 
   options.initial_map_bytes = config.store().initial_map_mb() << 20;
   options.max_batch = config.store().max_batch();
   auto s = persistence::store::open(options);
-  if (!s) return s.error();
+  if (!s)
+    return s.error();
   rt->store_ = std::move(*s);
-  if (auto b = bootstrap_admin(*rt->store_, options.directory); !b) return b;
+  if (auto b = bootstrap_admin(*rt->store_, options.directory); !b)
+    return b;
   rt->actor_config_ = std::make_unique<caf::actor_system_config>();
   configure_actor_system(*rt->actor_config_);
   configure_network(*rt->actor_config_, config.network());
   rt->actor_config_->set("logger.console", caf::atom("none"));
   rt->system_ = std::make_unique<caf::actor_system>(*rt->actor_config_);
   rt->core_ = spawn_core(*rt->system_, *rt->store_, config);
-  rt->entrance_ = rt->system_->spawn(
-      entrance_fn, entrance_options{rt->store_.get(), rt->core_.broker, rt->core_.scheduler, rt->core_.ledger});
+  rt->entrance_ = rt->system_->spawn(entrance_fn, entrance_options{rt->store_.get(), rt->core_.broker,
+                                                                   rt->core_.scheduler, rt->core_.ledger});
   auto port = publish_entrance(*rt->system_, rt->entrance_, config.network());
-  if (!port) return port.error();
+  if (!port)
+    return port.error();
   rt->port_ = *port;
   return rt;
 }
 
 core_runtime::~core_runtime() {
-  if (!system_) return;
+  if (!system_)
+    return;
   caf::anon_send_exit(entrance_, caf::exit_reason::user_shutdown);
   stop_core(core_);
   system_->await_all_actors_done();

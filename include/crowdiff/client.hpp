@@ -23,9 +23,12 @@ struct client_options {
   std::string host = "127.0.0.1";
   uint16_t port = 7841;
   std::string api_key = "0000000000";  ///< the anonymous key unless given
-  bool tls = false;                     ///< connect with TLS (the core must serve TLS)
-  std::string ca_file;                  ///< with tls: verify the core's certificate against this CA
-  std::chrono::milliseconds request_timeout{30'000};
+  bool tls = false;                    ///< connect with TLS (the core must serve TLS)
+  std::string ca_file;      ///< with tls: the CA that signed the core's (and this client's) certificate
+  std::string certificate;  ///< with tls: this client's certificate (PEM); CAF's TLS checks both ends
+  std::string key;          ///< with tls: its private key (PEM)
+  std::chrono::milliseconds request_timeout{
+      10'000};  ///< a request unanswered this long counts as a lost connection
   std::chrono::milliseconds reconnect_for{60'000};  ///< how long to keep trying when the core is away
 };
 
@@ -79,8 +82,13 @@ class client {
 
   result<v1::Balance> balance();
   /// Moves kudos (milli-kudos) to the user named `to`. The same idempotency key moves them only once.
-  result<v1::LedgerEntry> transfer(const std::string& to, int64_t amount_mk, const std::string& idempotency_key = {});
+  result<v1::LedgerEntry> transfer(const std::string& to, int64_t amount_mk,
+                                   const std::string& idempotency_key = {});
   result<std::vector<worker_info>> workers();
+  /// Admin only: mints kudos for the user named `user`; the same `cause` grants only once.
+  result<v1::LedgerEntry> grant(const std::string& user, int64_t amount_mk, const std::string& cause);
+  /// Admin only: the books' totals (minted, burned, the sum of balances).
+  result<v1::LedgerAudit> audit();
   /// Admin only: creates a user; returns it and its API key (shown only this once).
   result<std::pair<v1::UserRecord, std::string>> add_user(const std::string& name);
 

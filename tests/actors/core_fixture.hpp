@@ -119,10 +119,14 @@ class core_fixture {
     return out;
   }
 
-  /// Spawns a worker and waits until the scheduler lists it.
-  worker_impl_actor add_worker(const std::string& name, uint64_t owner, std::shared_ptr<fake_generator> gen) {
+  /// Spawns a worker and waits until the scheduler lists it. One slot by default, so queue positions in tests
+  /// are simple; real workers prefetch (two slots).
+  worker_impl_actor add_worker(const std::string& name, uint64_t owner, std::shared_ptr<fake_generator> gen,
+                               uint32_t slots = 1) {
     worker_options o;
-    if (!uplink) uplink = system->spawn(local_uplink_fn, core.scheduler);
+    o.slots = slots;
+    if (!uplink)
+      uplink = system->spawn(local_uplink_fn, core.scheduler);
     o.uplink = uplink;
     o.gen = gen;
     o.name = name;

@@ -200,7 +200,8 @@ BOOST_AUTO_TEST_CASE(cancelling_stops_work_and_costs_nothing) {
   }
   BOOST_TEST(status_of(running).state() == v1::CANCELLED);
   BOOST_TEST(balance_mk(alice.key) == 100'000);
-  // The worker was told to stop (it notices while waiting at the gate) and is free again: a new job completes.
+  // The worker was told to stop (it notices while waiting at the gate) and is free again: a new job
+  // completes.
   BOOST_REQUIRE(gen->wait_for_cancelled(1));
   gen->open_gate();
   auto next = submit_ok(alice.key, request());
@@ -369,6 +370,25 @@ BOOST_AUTO_TEST_CASE(anonymous_requests_run_at_the_lowest_priority_and_cannot_tr
                 std::string("rich"), int64_t{1000}, std::string())
       .receive([&](pb<v1::LedgerEntry>& e) { entry = e; }, [&](caf::error& e) { err = e; });
   BOOST_TEST(to_status(err).code() == errc::permission_denied);
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_with_two_slots_gets_the_next_image_while_it_works) {
+  auto alice = add_user("alice", 100);
+  auto owner = add_user("owner");
+  auto gen = std::make_shared<fake_generator>();
+  gen->close_gate();
+  add_worker("prefetching", owner.id, gen, 2);
+  auto first = submit_ok(alice.key, request());
+  BOOST_REQUIRE(gen->wait_until_blocked());
+  auto second = submit_ok(alice.key, request());
+  auto third = submit_ok(alice.key, request());
+  // The second sits in the worker (not in the queue); the third waits in the queue.
+  BOOST_TEST(status_of(second).queue_position() == 0u);
+  BOOST_TEST(status_of(third).queue_position() == 1u);
+  gen->open_gate();
+  for (const auto& st : wait_all({first, second, third}))
+    BOOST_TEST(st.state() == v1::DONE);
+  BOOST_TEST(gen->completed.load() == 3);
 }
 
 BOOST_AUTO_TEST_CASE(every_job_state_change_is_one_log_line) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actors/worker/generator.hpp"
@@ -19,6 +20,9 @@ class fake_generator : public generator {
  public:
   explicit fake_generator(std::vector<std::string> model_names = {"stable_diffusion"}, double mps = 2.0)
       : models_(std::move(model_names)), mps_(mps) {}
+
+  /// Time each step takes (a stand-in for compute; zero by default).
+  std::chrono::microseconds step_time{0};
 
   /// Return an error instead of an image for tasks where this returns one.
   std::function<status(const v1::TaskSpec&)> fault;
@@ -90,6 +94,8 @@ class fake_generator : public generator {
         cv_.notify_all();
         return status{errc::cancelled, "cancelled"};
       }
+      if (step_time.count() > 0)
+        std::this_thread::sleep_for(step_time);
       on_step(i, steps);
     }
     if (fault) {
