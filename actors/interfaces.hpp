@@ -50,7 +50,7 @@ using broker_actor = caf::typed_actor<
     caf::reacts_to<progress_atom, uuid, uint32_t, uint32_t, uint32_t>,
     caf::reacts_to<completed_atom, uuid, uint32_t, uint64_t, uint64_t, pb<v1::GenerationResult>>,
     caf::reacts_to<failed_atom, uuid, uint32_t, caf::error>, caf::reacts_to<requeued_atom, uuid, uint32_t>,
-    caf::reacts_to<catalog_atom, std::vector<std::string>>,
+    caf::reacts_to<catalog_atom, std::vector<std::string>>, caf::replies_to<stats_atom>::with<image_totals>,
     // Internal.
     caf::reacts_to<committed_atom, uint64_t, caf::error>, caf::reacts_to<tick_atom>>;
 
@@ -60,7 +60,8 @@ using scheduler_actor = worker_endpoint_actor::extend<
     caf::reacts_to<attach_atom, broker_actor>,
     caf::replies_to<enqueue_atom, pb<v1::JobRecord>>::with<queue_estimate>, caf::reacts_to<cancel_atom, uuid>,
     caf::replies_to<estimate_atom, uuid>::with<queue_estimate>,
-    caf::replies_to<workers_atom>::with<worker_summaries>,
+    caf::replies_to<workers_atom>::with<worker_summaries>, caf::replies_to<load_atom>::with<scheduler_load>,
+    caf::replies_to<model_stats_atom>::with<model_stats>,
     // Internal.
     caf::reacts_to<committed_atom, uint64_t, caf::error>, caf::reacts_to<tick_atom>>;
 

@@ -98,4 +98,49 @@ typename Inspector::result_type inspect(Inspector& f, worker_summary& x) {
 
 using worker_summaries = std::vector<worker_summary>;
 
+/// The scheduler's load, for the AI Horde's /status/performance.
+struct scheduler_load {
+  uint32_t queued_images = 0;
+  double queued_megapixel_steps = 0;
+  uint32_t running_images = 0;
+  uint32_t worker_count = 0;
+  uint32_t slot_count = 0;
+  double past_minute_megapixel_steps = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scheduler_load& x) {
+  return f(caf::meta::type_name("scheduler_load"), x.queued_images, x.queued_megapixel_steps, x.running_images,
+           x.worker_count, x.slot_count, x.past_minute_megapixel_steps);
+}
+
+/// Supply and demand of one model, for /status/models.
+struct model_stat {
+  std::string name;
+  uint32_t workers = 0;      ///< online workers offering it
+  double performance = 0;    ///< their average speed, megapixel-steps per second
+  double queued = 0;         ///< waiting work that can use it, megapixel-steps
+  uint32_t jobs = 0;         ///< waiting and running images that can use it
+  int64_t eta_s = 0;         ///< queued / (workers * performance); 10000 without capacity
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_stat& x) {
+  return f(caf::meta::type_name("model_stat"), x.name, x.workers, x.performance, x.queued, x.jobs, x.eta_s);
+}
+
+using model_stats = std::vector<model_stat>;
+
+/// Images delivered and their pixel-steps, by window, for /stats/img/totals.
+struct image_totals {
+  uint64_t minute_images = 0, hour_images = 0, day_images = 0, month_images = 0, total_images = 0;
+  double minute_ps = 0, hour_ps = 0, day_ps = 0, month_ps = 0, total_ps = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, image_totals& x) {
+  return f(caf::meta::type_name("image_totals"), x.minute_images, x.hour_images, x.day_images, x.month_images,
+           x.total_images, x.minute_ps, x.hour_ps, x.day_ps, x.month_ps, x.total_ps);
+}
+
 }  // namespace crowdiff

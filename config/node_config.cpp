@@ -91,6 +91,14 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
   auto* wk = c.mutable_worker();
   if (wk->reconnect_max_ms() == 0)
     wk->set_reconnect_max_ms(10'000);
+  auto* gw = c.mutable_gateway();
+  if (gw->http_port() == 0) gw->set_http_port(7842);
+  if (gw->max_body_bytes() == 0) gw->set_max_body_bytes(32u << 20);
+  if (gw->requests_per_s_per_key() == 0) gw->set_requests_per_s_per_key(10);
+  if (gw->requests_per_s_per_ip() == 0) gw->set_requests_per_s_per_ip(20);
+  if (gw->burst() == 0) gw->set_burst(40);
+  if (gw->image_url_ttl_s() == 0) gw->set_image_url_ttl_s(1800);
+  if (gw->webhook_attempts() == 0) gw->set_webhook_attempts(5);
   auto* lim = c.mutable_limits();
   if (lim->max_prompt_chars() == 0)
     lim->set_max_prompt_chars(4096);

@@ -46,6 +46,7 @@ v1::JobStatus active_status(const job_entry& e, const queue_estimate* estimate) 
   auto s = broker::make_status(e.record, e.live, estimate);
   if (s.state() == v1::QUEUED && e.started)
     s.set_state(v1::RUNNING);
+  s.set_images_restarted(e.restarted);
   return s;
 }
 
@@ -209,6 +210,8 @@ void recover(self_ptr self) {
   for (const auto& m : st.options.config.models())
     st.catalog.insert(m);
   auto ws = persistence::worker_table::scan(**txn, [&](v1::WorkerRecord& w) {
+    st.total_images += w.images_done();
+    st.total_pixel_steps += w.megapixel_steps_done() * 1e6;
     for (const auto& m : w.registration().models())
       st.catalog.insert(m.name());
     return true;
@@ -240,6 +243,20 @@ void recover(self_ptr self) {
   for (const auto& [id, e] : st.jobs)
     enqueue(self, e.record);
   log::info("broker_recovered").kv("jobs", recovered).kv("models", st.catalog.size());
+}
+
+// Counts a delivered image in the per-minute statistics.
+void record_delivery(self_ptr self, double megapixel_steps) {
+  auto& st = self->state;
+  int64_t minute = st.options.now() / 60'000;
+  if (st.delivered.empty() || st.delivered.back().minute != minute)
+    st.delivered.push_back({minute, 0, 0});
+  st.delivered.back().images += 1;
+  st.delivered.back().pixel_steps += megapixel_steps * 1e6;
+  st.total_images += 1;
+  st.total_pixel_steps += megapixel_steps * 1e6;
+  while (!st.delivered.empty() && st.delivered.front().minute < minute - 31 * 1440)
+    st.delivered.pop_front();
 }
 
 // Answers a resubmission with the job the first submission created.
@@ -651,7 +668,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
               resolve(r, now);
               return status::ok();
             },
-            [self, id, index, worker, stored, settled](const status& s, v1::JobRecord& r) {
+            [self, id, index, worker, stored, settled, settled_mps = mps](const status& s, v1::JobRecord& r) {
               auto& state = self->state;
               if (!s) {
                 if (s.code() == errc::already_exists || s.code() == errc::failed_precondition ||
@@ -677,6 +694,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
                 enqueue(self, retry);
                 return;
               }
+              record_delivery(self, settled_mps);
               log::info("image_done")
                   .kv("job", id.to_string())
                   .kv("image", index)
@@ -738,8 +756,34 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         if (it == self->state.jobs.end() || index >= it->second.live.size())
           return;
         it->second.live[index] = {};
+        ++it->second.restarted;
         log::info("image_requeued").kv("job", id.to_string()).kv("image", index);
         notify(self, it->second, v1::JobEvent::PROGRESS, index, 0, 0);
+      },
+      [self](stats_atom) -> image_totals {
+        auto& st = self->state;
+        image_totals t;
+        int64_t minute = st.options.now() / 60'000;
+        for (const auto& b : st.delivered) {
+          int64_t age = minute - b.minute;
+          if (age < 1) {
+            t.minute_images += b.images;
+            t.minute_ps += b.pixel_steps;
+          }
+          if (age < 60) {
+            t.hour_images += b.images;
+            t.hour_ps += b.pixel_steps;
+          }
+          if (age < 1440) {
+            t.day_images += b.images;
+            t.day_ps += b.pixel_steps;
+          }
+          t.month_images += b.images;
+          t.month_ps += b.pixel_steps;
+        }
+        t.total_images = st.total_images;
+        t.total_ps = st.total_pixel_steps;
+        return t;
       },
       [self](catalog_atom, const std::vector<std::string>& models) {
         for (const auto& m : models)

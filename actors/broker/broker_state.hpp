@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -20,7 +21,8 @@ struct broker_state {
     v1::JobRecord record;
     std::vector<broker::live_image> live;
     std::vector<caf::actor> subscribers;
-    bool started = false;  // a worker has begun on one of its images (not persisted)
+    bool started = false;
+    uint32_t restarted = 0;  // images sent back to the queue  // a worker has begun on one of its images (not persisted)
   };
 
   broker_options options;
@@ -29,6 +31,17 @@ struct broker_state {
   std::unordered_map<uint64_t, uint32_t> active_per_user;
   std::set<std::string> catalog;
   uint64_t next_sequence = 0;
+
+  /// Delivered images per minute for the last 31 days (statistics; not persisted: totals come from the
+  /// workers' lifetime counts at start).
+  struct minute_bucket {
+    int64_t minute = 0;
+    uint64_t images = 0;
+    double pixel_steps = 0;
+  };
+  std::deque<minute_bucket> delivered;
+  uint64_t total_images = 0;
+  double total_pixel_steps = 0;
 
   static inline const char* name = "crowdiff.broker";
 };

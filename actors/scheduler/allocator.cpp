@@ -46,9 +46,13 @@ bool allocator::eligible(const task& t, const worker_state& w) const {
     return false;
   if ((t.features & ~w.features) != 0)
     return false;
-  if (!t.allow.empty() && !contains(t.allow, w.name))
+  // Requests name workers by name or by id (the AI Horde API uses ids).
+  auto named = [&](const std::vector<std::string>& list) {
+    return contains(list, w.name) || contains(list, std::to_string(w.id));
+  };
+  if (!t.allow.empty() && !named(t.allow))
     return false;
-  if (contains(t.deny, w.name))
+  if (named(t.deny))
     return false;
   if (contains(t.excluded, w.id))
     return false;
@@ -123,6 +127,7 @@ void allocator::assign(task t, worker_state& w, model_id m, bool backup, int64_t
   a.model = m;
   a.started_ms = now;
   a.estimated_ms = estimate_ms(t, w, m);
+  a.megapixel_steps = t.megapixel_steps;
   a.backup = backup;
   pool_.occupy(w, a.id);
   // The worker loads the model for this task; count it as loaded from now on.
@@ -271,6 +276,7 @@ std::optional<assignment> allocator::complete(uint64_t assignment_id, worker_id 
       winner->job = finished.job;
       winner->index = finished.index;
       winner->worker = from;
+      winner->megapixel_steps = finished.megapixel_steps;
       if (compute_ms > 0) {
         if (auto* w = pool_.find(from)) {
           double measured = std::clamp(finished.megapixel_steps / (compute_ms / 1000.0), 1e-3, 1e4);
@@ -505,6 +511,20 @@ job_estimate allocator::estimate(const uuid& job, int64_t now) const {
   }
   e.finish_ms = finish;
   return e;
+}
+
+std::unordered_map<model_id, allocator::demand> allocator::demand_by_model() const {
+  std::unordered_map<model_id, demand> out;
+  for (const auto& pos : queue_.order()) {
+    const auto& t = queue_.at(pos);
+    for (auto m : t.models) {
+      out[m].queued_megapixel_steps += t.megapixel_steps;
+      ++out[m].images;
+    }
+  }
+  for (const auto& [key, entry] : running_)
+    for (auto m : entry.t.models) ++out[m].images;
+  return out;
 }
 
 const assignment* allocator::find_assignment(uint64_t id) const {

@@ -88,6 +88,14 @@ class allocator {
 
   job_estimate estimate(const uuid& job, int64_t now) const;
 
+  /// Waiting work (megapixel-steps) and waiting-plus-running images per model a task names.
+  struct demand {
+    double queued_megapixel_steps = 0;
+    uint32_t images = 0;
+  };
+  std::unordered_map<model_id, demand> demand_by_model() const;
+  size_t model_count() const { return model_names_.size(); }
+
   const worker_pool& workers() const { return pool_; }
   const job_queue& queue() const { return queue_; }
   size_t running() const { return running_.size(); }

@@ -77,6 +77,7 @@ std::vector<scheduling::task> tasks_of(scheduling::allocator& alloc, const v1::J
     t.models = models;
     t.pixels = static_cast<uint64_t>(record.request().width()) * record.request().height();
     t.megapixel_steps = record.quote().megapixel_steps();
+    t.value_mk = record.quote().value_per_image_mk();
     t.nsfw = record.request().nsfw();
     t.features = features;
     t.allow.assign(record.request().worker_allow().begin(), record.request().worker_allow().end());
@@ -122,6 +123,7 @@ void apply(self_ptr self, scheduling::decisions& d) {
     spec.set_seed(t->seed);
     spec.set_queued_ms(t->queued_ms);
     spec.set_estimated_ms(a.estimated_ms);
+    spec.set_value_mk(t->value_mk);
     self->send(w->second.handle, run_atom::value, pb<v1::TaskSpec>{std::move(spec)});
     if (st.broker)
       self->send(st.broker, started_atom::value, a.job, a.index, a.worker, w->second.registration.name());
@@ -334,6 +336,9 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
         int64_t now = st.options.now();
         auto winner = st.alloc.complete(assignment, worker, *job, r.image_index(), r.generation_ms(), now, d);
         if (winner) {
+          st.delivered.emplace_back(now, winner->megapixel_steps);
+          while (!st.delivered.empty() && st.delivered.front().first < now - 60'000)
+            st.delivered.pop_front();
           auto w = st.workers.find(worker);
           r.set_worker_id(worker);
           if (w != st.workers.end())
@@ -440,6 +445,47 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
             }
           }
           out.push_back(std::move(s));
+        }
+        return out;
+      },
+      [self](load_atom) -> scheduler_load {
+        auto& st = self->state;
+        scheduler_load l;
+        l.queued_images = static_cast<uint32_t>(st.alloc.queue().size());
+        l.queued_megapixel_steps = st.alloc.queue().total_work();
+        l.running_images = static_cast<uint32_t>(st.alloc.running());
+        l.worker_count = static_cast<uint32_t>(st.alloc.workers().size());
+        for (const auto& [id, w] : st.alloc.workers().all())
+          l.slot_count += w.slots;
+        int64_t cutoff = st.options.now() - 60'000;
+        for (const auto& [ms, mps] : st.delivered)
+          if (ms >= cutoff)
+            l.past_minute_megapixel_steps += mps;
+        return l;
+      },
+      [self](model_stats_atom) -> model_stats {
+        auto& st = self->state;
+        auto demand = st.alloc.demand_by_model();
+        model_stats out;
+        for (const auto& name : st.catalog) {
+          model_stat m;
+          m.name = name;
+          auto id = st.alloc.intern(name);
+          double speed = 0;
+          for (auto w : st.alloc.workers().serving(id)) {
+            if (const auto* ws = st.alloc.workers().find(w)) {
+              ++m.workers;
+              const auto* slot = ws->find_model(id);
+              speed += slot != nullptr && slot->mps_per_s > 0 ? slot->mps_per_s : ws->mps_per_s;
+            }
+          }
+          m.performance = m.workers > 0 ? speed / m.workers : 0;
+          if (auto d = demand.find(id); d != demand.end()) {
+            m.queued = d->second.queued_megapixel_steps;
+            m.jobs = d->second.images;
+          }
+          m.eta_s = speed > 0 ? static_cast<int64_t>(m.queued / speed) : (m.queued > 0 ? 10'000 : 0);
+          out.push_back(std::move(m));
         }
         return out;
       },

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -29,6 +30,7 @@ struct scheduler_state {
   std::unordered_map<caf::actor_addr, uint64_t> by_address;
   std::set<std::string> catalog;
   int64_t last_uptime_ms = 0;
+  std::deque<std::pair<int64_t, double>> delivered;  // (ms, megapixel-steps) of the last minute's results
 
   static inline const char* name = "crowdiff.scheduler";
 };

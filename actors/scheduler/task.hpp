@@ -32,9 +32,10 @@ struct task {
   std::vector<model_id> models;  ///< acceptable models; empty: any
   uint64_t pixels = 0;
   double megapixel_steps = 0;  ///< the work, second-order samplers counted twice
+  int64_t value_mk = 0;        ///< what the winning worker's owner is credited
   bool nsfw = false;
   uint32_t features = 0;
-  std::vector<std::string> allow;  ///< worker names; non-empty: only these
+  std::vector<std::string> allow;  ///< worker names or ids; non-empty: only these
   std::vector<std::string> deny;
   int64_t queued_ms = 0;
   int64_t expires_ms = 0;                ///< fails if still waiting then
@@ -60,6 +61,7 @@ struct assignment {
   model_id model = 0;
   int64_t started_ms = 0;
   int64_t estimated_ms = 0;  ///< expected compute time
+  double megapixel_steps = 0;  ///< the task's work
   bool backup = false;
 };
 
