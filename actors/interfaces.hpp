@@ -62,6 +62,7 @@ using scheduler_actor = worker_endpoint_actor::extend<
     caf::replies_to<estimate_atom, uuid>::with<queue_estimate>,
     caf::replies_to<workers_atom>::with<worker_summaries>, caf::replies_to<load_atom>::with<scheduler_load>,
     caf::replies_to<model_stats_atom>::with<model_stats>,
+    caf::reacts_to<maintenance_atom, uint64_t, bool>,  // worker, on (the gateway checks the owner)
     // Internal.
     caf::reacts_to<committed_atom, uint64_t, caf::error>, caf::reacts_to<tick_atom>>;
 
@@ -97,6 +98,15 @@ using client_session_actor = caf::typed_actor<
 /// A remote worker's session on the core: to the scheduler it is the worker, to the worker it is the
 /// scheduler. It stamps the owner from the API key and checks every message.
 using worker_session_actor = worker_endpoint_actor::extend_with<worker_actor>;
+
+/// An AI Horde-style HTTP worker, as the gateway keeps it: to the scheduler a worker (tasks pushed to it wait
+/// until the worker pops them), to the gateway the place to pop from and submit to.
+using http_worker_actor = worker_actor::extend<
+    // Pop: the worker's current registration; up to one task, after waiting at most the given milliseconds.
+    caf::replies_to<pop_atom, pb<v1::WorkerRegistration>, uint32_t>::with<std::vector<pb<v1::TaskSpec>>>,
+    // Submit: the image id from the pop, the result (empty image: a fault) -> the owner's reward in
+    // milli-kudos.
+    caf::replies_to<result_atom, uuid, pb<v1::GenerationResult>>::with<int64_t>, caf::reacts_to<tick_atom>>;
 
 /// The one actor a core publishes on its port. Logging in with an API key returns a session bound to that key
 /// and to the caller's actor (the session ends when that actor goes away or its node disconnects). Internal

@@ -110,18 +110,18 @@ struct scheduler_load {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scheduler_load& x) {
-  return f(caf::meta::type_name("scheduler_load"), x.queued_images, x.queued_megapixel_steps, x.running_images,
-           x.worker_count, x.slot_count, x.past_minute_megapixel_steps);
+  return f(caf::meta::type_name("scheduler_load"), x.queued_images, x.queued_megapixel_steps,
+           x.running_images, x.worker_count, x.slot_count, x.past_minute_megapixel_steps);
 }
 
 /// Supply and demand of one model, for /status/models.
 struct model_stat {
   std::string name;
-  uint32_t workers = 0;      ///< online workers offering it
-  double performance = 0;    ///< their average speed, megapixel-steps per second
-  double queued = 0;         ///< waiting work that can use it, megapixel-steps
-  uint32_t jobs = 0;         ///< waiting and running images that can use it
-  int64_t eta_s = 0;         ///< queued / (workers * performance); 10000 without capacity
+  uint32_t workers = 0;    ///< online workers offering it
+  double performance = 0;  ///< their average speed, megapixel-steps per second
+  double queued = 0;       ///< waiting work that can use it, megapixel-steps
+  uint32_t jobs = 0;       ///< waiting and running images that can use it
+  int64_t eta_s = 0;       ///< queued / (workers * performance); 10000 without capacity
 };
 
 template <class Inspector>

@@ -74,6 +74,7 @@ CAF_ADD_ATOM(crowdiff, crowdiff, load_atom, "load")
 CAF_ADD_ATOM(crowdiff, crowdiff, model_stats_atom, "mstats")
 CAF_ADD_ATOM(crowdiff, crowdiff, stats_atom, "stats")
 CAF_ADD_ATOM(crowdiff, crowdiff, pop_atom, "pop")
+CAF_ADD_ATOM(crowdiff, crowdiff, maintenance_atom, "maint")
 // Ledger
 CAF_ADD_ATOM(crowdiff, crowdiff, quote_atom, "quote")
 CAF_ADD_ATOM(crowdiff, crowdiff, balance_atom, "balance")

@@ -40,6 +40,8 @@ double allocator::order_key(double base_priority, int64_t queued_ms) const {
 }
 
 bool allocator::eligible(const task& t, const worker_state& w) const {
+  if (w.maintenance && t.owner_user_id != w.owner)
+    return false;
   if (t.pixels > w.max_pixels)
     return false;
   if (t.nsfw && !w.nsfw)
@@ -209,6 +211,15 @@ void allocator::update_models(worker_id id, std::vector<model_slot> models, int6
   for (auto a : assignments)
     pool_.occupy(*fresh, a);
   fill(*fresh, now, out);
+}
+
+void allocator::set_maintenance(worker_id id, bool on, int64_t now, decisions& out) {
+  auto* w = pool_.find(id);
+  if (w == nullptr)
+    return;
+  w->maintenance = on;
+  if (!on)
+    fill(*w, now, out);
 }
 
 std::optional<uint64_t> allocator::find_task_key(const uuid& job, uint32_t index) const {
@@ -523,7 +534,8 @@ std::unordered_map<model_id, allocator::demand> allocator::demand_by_model() con
     }
   }
   for (const auto& [key, entry] : running_)
-    for (auto m : entry.t.models) ++out[m].images;
+    for (auto m : entry.t.models)
+      ++out[m].images;
   return out;
 }
 

@@ -73,6 +73,8 @@ class allocator {
   void remove_worker(worker_id id, int64_t now, decisions& out);
   /// New model list from a worker (which are loaded, speeds); may let it take more tasks.
   void update_models(worker_id id, std::vector<model_slot> models, int64_t now, decisions& out);
+  /// Puts a worker in or out of maintenance (in it, it serves only its owner's jobs).
+  void set_maintenance(worker_id id, bool on, int64_t now, decisions& out);
 
   /// A result arrived. Returns the assignment it completes when it is the first for its image (the winner),
   /// nullopt for a duplicate or a result from a worker that never had the image.

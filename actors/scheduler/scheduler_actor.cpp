@@ -302,7 +302,9 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
                   .kv("device", registration.device());
               publish_catalog(self, registration);
               scheduling::decisions d;
-              s.alloc.add_worker(to_worker_state(s.alloc, id, registration), t, d);
+              auto state = to_worker_state(s.alloc, id, registration);
+              state.maintenance = record->maintenance();  // a paused worker stays paused across reconnects
+              s.alloc.add_worker(std::move(state), t, d);
               apply(self, d);
             });
         return rp;
@@ -447,6 +449,13 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
           out.push_back(std::move(s));
         }
         return out;
+      },
+      [self](maintenance_atom, uint64_t worker, bool on) {
+        auto& st = self->state;
+        scheduling::decisions d;
+        st.alloc.set_maintenance(worker, on, st.options.now(), d);
+        log::info("worker_maintenance").kv("worker", worker).kv("on", on);
+        apply(self, d);
       },
       [self](load_atom) -> scheduler_load {
         auto& st = self->state;

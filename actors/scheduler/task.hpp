@@ -60,7 +60,7 @@ struct assignment {
   worker_id worker = 0;
   model_id model = 0;
   int64_t started_ms = 0;
-  int64_t estimated_ms = 0;  ///< expected compute time
+  int64_t estimated_ms = 0;    ///< expected compute time
   double megapixel_steps = 0;  ///< the task's work
   bool backup = false;
 };

@@ -30,6 +30,7 @@ struct worker_state {
   double mps_per_s = 1.0;  ///< the worker's speed over all models (self-benchmark, then measured)
   uint32_t slots = 1;      ///< tasks it accepts at once (it runs them in turn)
   uint32_t busy = 0;
+  bool maintenance = false;  ///< serves only its owner's jobs
   std::vector<uint64_t> assignments;
 
   bool has_free_slot() const { return busy < slots; }

@@ -34,8 +34,10 @@ size_t physical_memory() {
   return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : size_t{8} << 30;
 }
 
+// The largest image the budget takes beside the largest model. Activations get at most half of the budget,
+// so that the rest can keep other models loaded between jobs.
 uint64_t pixels_room(size_t budget, size_t largest_model) {
-  const uint64_t room = budget > largest_model ? budget - largest_model : 0;
+  const uint64_t room = std::min<uint64_t>(budget > largest_model ? budget - largest_model : 0, budget / 2);
   return std::clamp<uint64_t>(room / activation_bytes_per_pixel, smallest_side * smallest_side,
                               largest_side * largest_side);
 }

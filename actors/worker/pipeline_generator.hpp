@@ -58,7 +58,8 @@ class pipeline_generator final : public generator {
   std::vector<v1::ModelOffer> models() override;
   /// "cpu: 2 threads, avx512 bf16" (the instruction sets the backend uses; "amx" when present).
   std::string device() override;
-  /// The largest image the memory budget leaves room for beside the largest model, at most 2048 x 2048.
+  /// The largest image whose activations fit beside the largest model in the memory budget, with at most
+  /// half of the budget for activations (the rest keeps models loaded); from 64 x 64 to 2048 x 2048 pixels.
   uint64_t max_pixels() override;
   /// "img2img", "karras", "clip_skip".
   std::vector<std::string> features() override;

@@ -75,9 +75,12 @@ int cmd_up(const command_line& cli) {
       .kv("role", "up")
       .kv("store", config->store().directory())
       .kv("port", (*rt)->port())
+      .kv("http_port", (*rt)->http_port())
       .kv("local_workers", workers.size());
-  std::fprintf(stderr, "crowdiff is up: port %u, store %s, %zu local worker(s). Ctrl-C stops it.\n",
-               (*rt)->port(), config->store().directory().c_str(), workers.size());
+  std::fprintf(stderr,
+               "crowdiff is up: http://127.0.0.1:%u/ (the web page and the AI Horde API), nodes on port %u, "
+               "store %s, %zu local worker(s). Ctrl-C stops it.\n",
+               (*rt)->http_port(), (*rt)->port(), config->store().directory().c_str(), workers.size());
   int sig = wait_for_shutdown_signal();
   log::info("node_stopping").kv("signal", sig);
   for (auto& w : workers)

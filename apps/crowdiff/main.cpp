@@ -12,7 +12,8 @@ constexpr const char* usage = R"(usage: crowdiff <command> [options]
 
 nodes:
   up        the core and a local worker in one process (store under ./var by default)
-  core      Broker, Scheduler and Ledger with the store, listening on --port (default 7841)
+  core      Broker, Scheduler and Ledger with the store, listening on --port (default 7841) and serving
+            the AI Horde v2 API and the web page on --http-port (default 7842)
   worker    workers joining a core: --core HOST:PORT --key KEY [--name NAME] --model PATH
   config    --print: the effective configuration
   generate  "PROMPT" --model PATH [-o OUT.webp --steps --sampler --seed --cfg -W -H --n --negative --karras
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   auto cli = crowdiff::app::parse_command_line(
-      argc, argv, {"config",    "store",           "log-level", "port",     "core",       "name",    "key",
+      argc, argv, {"config",    "store",           "log-level", "port", "http-port",     "core",       "name",    "key",
                    "ca-file",   "model",           "steps",     "sampler",  "seed",       "cfg",     "W",
                    "H",         "width",           "height",    "n",        "negative",   "o",       "output",
                    "clip-skip", "idempotency-key", "cert",      "cert-key", "model-name", "threads", "source",

@@ -73,6 +73,8 @@ result<v1::NodeConfig> effective_config(const command_line& cli) {
     overrides.push_back("log_level=" + *v);
   if (auto v = cli.get("port"))
     overrides.push_back("network.port=" + *v);
+  if (auto v = cli.get("http-port"))
+    overrides.push_back("gateway.http_port=" + *v);
   if (auto v = cli.get("core"))
     overrides.push_back("worker.core=" + *v);
   if (auto v = cli.get("name"))
@@ -99,7 +101,11 @@ void apply_log_level(const v1::NodeConfig& config) {
   log::set_level(lvl);
 }
 
-result<std::unique_ptr<core_runtime>> core_runtime::start(const v1::NodeConfig& config) {
+uint16_t core_runtime::http_port() const {
+  return gateway_ ? gateway_->port() : 0;
+}
+
+result<std::unique_ptr<core_runtime>> core_runtime::start(const v1::NodeConfig& config, bool http) {
   std::unique_ptr<core_runtime> rt{new core_runtime()};
   persistence::store_options options;
   options.directory = config.store().directory();
@@ -124,12 +130,20 @@ result<std::unique_ptr<core_runtime>> core_runtime::start(const v1::NodeConfig& 
   if (!port)
     return port.error();
   rt->port_ = *port;
+  if (http) {
+    auto gw = gateway::http_gateway::start(*rt->system_, rt->core_, *rt->store_, config);
+    if (!gw)
+      return gw.error();
+    rt->gateway_ = std::move(*gw);
+  }
   return rt;
 }
 
 core_runtime::~core_runtime() {
   if (!system_)
     return;
+  if (gateway_)
+    gateway_->stop();
   caf::anon_send_exit(entrance_, caf::exit_reason::user_shutdown);
   stop_core(core_);
   system_->await_all_actors_done();

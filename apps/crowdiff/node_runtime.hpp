@@ -10,6 +10,7 @@
 #include "actors/node/core_node.hpp"
 #include "apps/crowdiff/command_line.hpp"
 #include "crowdiff/v1/config.pb.h"
+#include "gateway/gateway.hpp"
 #include "persistence/store.hpp"
 
 namespace crowdiff::app {
@@ -27,13 +28,15 @@ class core_runtime {
  public:
   /// Opens the store (creating its directory, not its parents), creates the admin user on first start
   /// (its key goes to <store>/admin.key, readable by the owner only), starts the core's actors and listens.
-  static result<std::unique_ptr<core_runtime>> start(const v1::NodeConfig& config);
+  static result<std::unique_ptr<core_runtime>> start(const v1::NodeConfig& config, bool http = true);
   ~core_runtime();
 
   caf::actor_system& system() { return *system_; }
   const core_handles& core() const { return core_; }
   persistence::store& store() { return *store_; }
   uint16_t port() const { return port_; }
+  /// The HTTP gateway's port; 0 when it is off (gateway.http_port 0 is not allowed: use --no-http).
+  uint16_t http_port() const;
 
  private:
   core_runtime() = default;
@@ -44,6 +47,7 @@ class core_runtime {
   core_handles core_;
   entrance_actor entrance_;
   uint16_t port_ = 0;
+  std::unique_ptr<gateway::http_gateway> gateway_;
 };
 
 /// Blocks until SIGINT or SIGTERM arrives; returns the signal.

@@ -1,0 +1,94 @@
+#pragma once
+
+// What the route handlers share. Internal to gateway/.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/detail/authenticate.hpp"
+#include "actors/node/core_node.hpp"
+#include "crowdiff/v1/config.pb.h"
+#include "gateway/horde_json.hpp"
+#include "gateway/http_server.hpp"
+#include "gateway/rate_limiter.hpp"
+#include "gateway/signed_urls.hpp"
+#include "gateway/webhooks.hpp"
+#include "persistence/store.hpp"
+
+namespace crowdiff::gateway {
+
+using json = nlohmann::json;
+using reply_ptr = std::shared_ptr<responder>;
+
+inline constexpr auto ask_timeout = std::chrono::seconds(30);
+
+/// Where a popped image was handed out: its worker and the owner who may submit it.
+struct handed_out {
+  http_worker_actor worker;
+  uint64_t owner = 0;
+  int64_t when_ms = 0;
+};
+
+struct gateway_context {
+  caf::actor_system* system = nullptr;
+  core_handles core;
+  persistence::store* store = nullptr;
+  v1::GatewayConfig config;
+  std::string public_url;  ///< e.g. http://127.0.0.1:7842
+  signed_urls urls;
+  rate_limiter per_key;
+  rate_limiter per_ip;
+  std::unique_ptr<webhook_sender> webhooks;
+
+  // HTTP workers by owner and name.
+  std::mutex workers_mutex;
+  std::map<std::pair<uint64_t, std::string>, http_worker_actor> http_workers;
+
+  // Images popped by HTTP workers and not yet submitted, by image id.
+  std::mutex handed_mutex;
+  std::map<uuid, handed_out> handed;
+
+  // Images uploaded by HTTP workers before they submit ("R2"), by image id.
+  std::mutex uploads_mutex;
+  std::map<uuid, std::pair<std::string, int64_t>> uploads;  // bytes, when
+
+  gateway_context(double key_rate, double ip_rate, double burst)
+      : per_key(key_rate, burst), per_ip(ip_rate, burst) {}
+};
+
+// Responses.
+void reply_json(const reply_ptr& r, unsigned status, const json& body);
+void reply_error(const reply_ptr& r, unsigned status, const std::string& message, const std::string& rc,
+                 const field_errors& errors = {});
+void reply_status_error(const reply_ptr& r, const status& s,
+                        const std::string& not_found_rc = "RequestNotFound");
+
+/// The API key of a request: the `apikey` header ("" when absent).
+std::string api_key_of(const http_request& req);
+
+/// Authenticates the request's key; answers 401 itself and returns nullopt when it is wrong.
+std::optional<detail::principal> authenticate_or_reply(gateway_context& ctx, const http_request& req,
+                                                       const reply_ptr& r, bool allow_anonymous = true);
+
+/// Parses the body as JSON; answers 400 itself and returns false when it is not.
+bool parse_body(const http_request& req, const reply_ptr& r, json& out);
+
+/// A link to an image of a job, valid for the configured time.
+std::string image_url(gateway_context& ctx, const uuid& job, uint32_t index);
+
+// Route families (routes_*.cpp). Each returns true when it handled the request.
+bool route_generate(gateway_context& ctx, http_request& req, const reply_ptr& r);
+bool route_workers(gateway_context& ctx, http_request& req, const reply_ptr& r);
+bool route_info(gateway_context& ctx, http_request& req, const reply_ptr& r);
+bool route_web(gateway_context& ctx, http_request& req, const reply_ptr& r);
+
+/// Splits a path into its segments ("/api/v2/a/b" -> {"api","v2","a","b"}).
+std::vector<std::string> segments(const std::string& path);
+
+}  // namespace crowdiff::gateway

@@ -1,0 +1,304 @@
+// /v2/generate/*: async, check, status (GET and DELETE), live events, and the image links.
+#include <cmath>
+
+#include <caf/all.hpp>
+#include <sodium.h>
+
+#include "common/clock.hpp"
+#include "gateway/actor_bridge.hpp"
+#include "gateway/gateway_context.hpp"
+#include "persistence/record_codec.hpp"
+
+namespace crowdiff::gateway {
+namespace {
+
+std::string base64(const std::string& bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+std::optional<uuid> job_id_or_404(const std::string& text, const reply_ptr& r) {
+  auto id = uuid::parse(text);
+  if (!id)
+    reply_error(r, 404, "request not found", "RequestNotFound");
+  return id;
+}
+
+// The full status: the lite fields, `shared`, and every delivered image (fetched one after another).
+void reply_full_status(gateway_context& ctx, const uuid& job, v1::JobStatus st, bool inline_images,
+                       const reply_ptr& r) {
+  auto body = std::make_shared<json>(check_json(st, wall_ms()));
+  (*body)["shared"] = false;
+  (*body)["generations"] = json::array();
+  auto pending = std::make_shared<std::vector<uint32_t>>();
+  for (int i = 0; i < st.images_size(); ++i)
+    if (st.images(i).state() == v1::IMAGE_DONE)
+      pending->push_back(static_cast<uint32_t>(i));
+  auto next = std::make_shared<std::function<void(size_t)>>();
+  *next = [&ctx, job, inline_images, r, body, pending, next](size_t k) {
+    if (k == pending->size()) {
+      reply_json(r, 200, *body);
+      return;
+    }
+    uint32_t index = (*pending)[k];
+    ask(
+        *ctx.system, ctx.core.broker, ask_timeout,
+        [&ctx, job, inline_images, r, body, next, k, index](pb<v1::GenerationResult>& res) {
+          std::string img = inline_images ? base64(res.value.image()) : image_url(ctx, job, index);
+          (*body)["generations"].push_back(generation_json(res.value, job, std::move(img)));
+          (*next)(k + 1);
+        },
+        [next, k](const status&) { (*next)(k + 1); },  // an expired image is left out, as AI Horde does
+        fetch_atom::value, job, index);
+  };
+  (*next)(0);
+}
+
+void with_request_flags(gateway_context& ctx, const uuid& job, std::function<void(bool inline_images)> then) {
+  // Whether the requester asked for inline images lives in the stored request.
+  bool inline_images = false;
+  if (auto txn = ctx.store->read(); txn) {
+    v1::JobRecord rec;
+    auto found = persistence::read_record(**txn, persistence::table::jobs, job.to_bytes(), rec);
+    if (found && *found)
+      inline_images = rec.request().inline_images();
+  }
+  then(inline_images);
+}
+
+std::string sse(const std::string& event, const json& data) {
+  return "event: " + event + "\ndata: " + data.dump() + "\n\n";
+}
+
+// Streams a job's events as Server-Sent Events until it ends or the client goes away.
+void stream_events(gateway_context& ctx, const uuid& job, const reply_ptr& r) {
+  r->start_stream("text/event-stream");
+  auto broker = ctx.core.broker;
+  auto* ctxp = &ctx;
+  ctx.system->spawn([broker, job, r, ctxp](caf::event_based_actor* self) -> caf::behavior {
+    auto terminal = [](v1::JobState s) { return s == v1::DONE || s == v1::FAILED || s == v1::CANCELLED; };
+    self->request(broker, ask_timeout, subscribe_atom::value, job, caf::actor_cast<caf::actor>(self))
+        .then(
+            [self, r, terminal](pb<v1::JobStatus>& st) {
+              r->send(sse("state", check_json(st.value, wall_ms())));
+              if (terminal(st.value.state())) {
+                r->close();
+                self->quit();
+              }
+            },
+            [self, r](const caf::error& e) {
+              r->send(sse("error", json{{"message", to_status(e).message()}}));
+              r->close();
+              self->quit();
+            });
+    return {
+        [self, r, terminal, job](event_atom, pb<v1::JobEvent>& ev) {
+          const auto& e = ev.value;
+          json data = check_json(e.status(), wall_ms());
+          const char* name = "state";
+          if (e.kind() == v1::JobEvent::PROGRESS) {
+            name = "progress";
+            data["image"] = e.image_index();
+            data["step"] = e.step();
+            data["total_steps"] = e.total_steps();
+          } else if (e.kind() == v1::JobEvent::IMAGE) {
+            name = "image";
+            data["image"] = e.image_index();
+            data["id"] = image_id(job, e.image_index()).to_string();
+          }
+          if (!r->send(sse(name, data))) {
+            self->quit();
+            return;
+          }
+          if (e.kind() == v1::JobEvent::STATE && terminal(e.status().state())) {
+            r->close();
+            self->quit();
+          }
+        },
+        [self, r, ctxp, job](image_atom, pb<v1::GenerationResult>& res) {
+          json data = generation_json(res.value, job, image_url(*ctxp, job, res.value.image_index()));
+          if (!r->send(sse("generation", data)))
+            self->quit();
+        },
+        caf::after(std::chrono::seconds(15)) >>
+            [self, r] {
+              // A comment line keeps proxies from closing an idle stream, and finds clients that left.
+              if (r->closed() || !r->send(": keepalive\n\n"))
+                self->quit();
+            },
+    };
+  });
+}
+
+// Webhooks: the job's owner asked to be told as images arrive and when it ends.
+void watch_for_webhook(gateway_context& ctx, const uuid& job, const std::string& url) {
+  auto broker = ctx.core.broker;
+  auto* ctxp = &ctx;
+  ctx.system->spawn([broker, job, url, ctxp](caf::event_based_actor* self) -> caf::behavior {
+    self->request(broker, ask_timeout, subscribe_atom::value, job, caf::actor_cast<caf::actor>(self))
+        .then([](pb<v1::JobStatus>&) {}, [self](const caf::error&) { self->quit(); });
+    return {
+        [self, job, url, ctxp](event_atom, pb<v1::JobEvent>& ev) {
+          const auto& e = ev.value;
+          bool terminal = e.status().state() == v1::DONE || e.status().state() == v1::FAILED ||
+                          e.status().state() == v1::CANCELLED;
+          if (e.kind() == v1::JobEvent::PROGRESS)
+            return;
+          if (e.kind() == v1::JobEvent::STATE && !terminal)
+            return;
+          json body;
+          body["request_id"] = job.to_string();
+          body["event"] = e.kind() == v1::JobEvent::IMAGE ? "image" : "done";
+          body["status"] = check_json(e.status(), wall_ms());
+          if (e.kind() == v1::JobEvent::IMAGE) {
+            body["id"] = image_id(job, e.image_index()).to_string();
+            body["img"] = image_url(*ctxp, job, e.image_index());
+          }
+          ctxp->webhooks->send(url, body.dump());
+          if (terminal)
+            self->quit();
+        },
+        [](image_atom, pb<v1::GenerationResult>&) {},
+    };
+  });
+}
+
+void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r) {
+  json body;
+  if (!parse_body(req, r, body))
+    return;
+  generate_input in;
+  field_errors errors;
+  if (!parse_generate(body, in, errors)) {
+    reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
+    return;
+  }
+  auto agent = req.header("client-agent");
+  in.request.set_client_agent(agent.empty() ? "unknown:0:unknown" : agent.substr(0, 256));
+  if (auto key = req.header("idempotency-key"); !key.empty())
+    in.request.set_idempotency_key(key.substr(0, 128));
+  if (in.dry_run) {
+    ask(
+        *ctx.system, ctx.core.ledger, ask_timeout,
+        [r](pb<v1::KudosQuote>& q) {
+          reply_json(r, 200, json{{"kudos", std::llround(static_cast<double>(q.value.total_mk()) / 1000.0)}});
+        },
+        [r](const status& s) { reply_status_error(r, s); }, quote_atom::value,
+        pb<v1::JobRequest>{in.request});
+    return;
+  }
+  auto key = api_key_of(req);
+  std::string webhook = in.request.webhook();
+  ask(
+      *ctx.system, ctx.core.broker, ask_timeout,
+      [&ctx, r, webhook](pb<v1::SubmitReply>& reply) {
+        auto id = *uuid::from_bytes(reply.value.job_id());
+        json out;
+        out["id"] = id.to_string();
+        out["kudos"] = std::llround(static_cast<double>(reply.value.quote().total_mk()) / 1000.0);
+        if (!reply.value.possible()) {
+          out["message"] = "No online worker can run this request now; it waits until one can or it expires.";
+          out["warnings"] = json::array({json{{"code", "NoAvailableWorker"}, {"message", out["message"]}}});
+        }
+        if (!webhook.empty())
+          watch_for_webhook(ctx, id, webhook);
+        reply_json(r, 202, out);
+      },
+      [r](const status& s) { reply_status_error(r, s); }, submit_atom::value, key,
+      pb<v1::JobRequest>{in.request});
+}
+
+}  // namespace
+
+bool route_generate(gateway_context& ctx, http_request& req, const reply_ptr& r) {
+  auto seg = segments(req.path);
+  // /api/v2/generate/...
+  if (seg.size() < 4 || seg[0] != "api" || seg[1] != "v2")
+    return false;
+  if (seg[2] == "generate") {
+    if (seg.size() == 4 && seg[3] == "async" && req.method == "POST") {
+      generate_async(ctx, req, r);
+      return true;
+    }
+    if (seg.size() == 5 && seg[3] == "check" && req.method == "GET") {
+      auto job = job_id_or_404(seg[4], r);
+      if (!job)
+        return true;
+      ask(
+          *ctx.system, ctx.core.broker, ask_timeout,
+          [r](pb<v1::JobStatus>& st) { reply_json(r, 200, check_json(st.value, wall_ms())); },
+          [r](const status& s) { reply_status_error(r, s); }, status_atom::value, *job);
+      return true;
+    }
+    if (seg.size() == 5 && seg[3] == "status" && (req.method == "GET" || req.method == "DELETE")) {
+      auto job = job_id_or_404(seg[4], r);
+      if (!job)
+        return true;
+      bool cancel = req.method == "DELETE";
+      with_request_flags(ctx, *job, [&ctx, r, job, cancel](bool inline_images) {
+        auto on_status = [&ctx, r, job, inline_images](pb<v1::JobStatus>& st) {
+          reply_full_status(ctx, *job, std::move(st.value), inline_images, r);
+        };
+        auto on_error = [r](const status& s) { reply_status_error(r, s); };
+        if (cancel)
+          ask(*ctx.system, ctx.core.broker, ask_timeout, on_status, on_error, cancel_atom::value, *job);
+        else
+          ask(*ctx.system, ctx.core.broker, ask_timeout, on_status, on_error, status_atom::value, *job);
+      });
+      return true;
+    }
+    if (seg.size() == 5 && seg[3] == "events" && req.method == "GET") {
+      auto job = job_id_or_404(seg[4], r);
+      if (job)
+        stream_events(ctx, *job, r);
+      return true;
+    }
+    return false;
+  }
+  // /api/v2/r2/image/<job>/<index> and /api/v2/r2/upload/<image id>: the R2 stand-in.
+  if (seg[2] == "r2") {
+    int64_t now_s = wall_ms() / 1000;
+    if (!ctx.urls.check(req.path, req.query["expires"], req.query["sig"], now_s)) {
+      reply_error(r, 403, "the link is invalid or has expired", "InvalidLink");
+      return true;
+    }
+    if (seg.size() == 6 && seg[3] == "image" && req.method == "GET") {
+      auto job = uuid::parse(seg[4]);
+      uint32_t index = static_cast<uint32_t>(std::strtoul(seg[5].c_str(), nullptr, 10));
+      if (!job) {
+        reply_error(r, 404, "no such image", "RequestNotFound");
+        return true;
+      }
+      ask(
+          *ctx.system, ctx.core.broker, ask_timeout,
+          [r](pb<v1::GenerationResult>& res) {
+            std::string type = res.value.format() == "png" ? "image/png" : "image/webp";
+            r->reply(200, type, std::move(*res.value.mutable_image()),
+                     {{"Cache-Control", "private, max-age=1800"}});
+          },
+          [r](const status& s) { reply_status_error(r, s); }, fetch_atom::value, *job, index);
+      return true;
+    }
+    if (seg.size() == 5 && seg[3] == "upload" && req.method == "PUT") {
+      auto image = uuid::parse(seg[4]);
+      if (!image || req.body.empty()) {
+        reply_error(r, 400, "an upload needs an image id and bytes", "BadRequest");
+        return true;
+      }
+      {
+        std::lock_guard lock{ctx.uploads_mutex};
+        auto now = wall_ms();
+        std::erase_if(ctx.uploads, [&](const auto& kv) { return now - kv.second.second > 3'600'000; });
+        ctx.uploads[*image] = {std::move(req.body), now};
+      }
+      r->reply(200, "application/json", "{}");
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace crowdiff::gateway

@@ -1,0 +1,485 @@
+// HTTP workers (/v2/generate/pop, /v2/generate/submit) and /v2/workers.
+#include <cmath>
+
+#include <caf/all.hpp>
+#include <sodium.h>
+
+#include "common/clock.hpp"
+#include "gateway/actor_bridge.hpp"
+#include "gateway/gateway_context.hpp"
+#include "gateway/http_worker.hpp"
+#include "gateway/http_worker_state.hpp"
+#include "persistence/worker_table.hpp"
+
+namespace crowdiff::gateway {
+namespace {
+
+std::string base64(const std::string& bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);
+  return out;
+}
+
+bool decode_base64(const std::string& text, std::string& out) {
+  out.resize(text.size());
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(),
+                        " \n\r", &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != text.data() + text.size())
+    return false;
+  out.resize(len);
+  return true;
+}
+
+std::string image_format(const std::string& bytes) {
+  if (bytes.rfind("\x89PNG\r\n\x1a\n", 0) == 0)
+    return "png";
+  if (bytes.size() >= 12 && bytes.compare(0, 4, "RIFF") == 0 && bytes.compare(8, 4, "WEBP") == 0)
+    return "webp";
+  return {};
+}
+
+// The registration a pop describes. invalid_argument naming the field when it is unusable.
+bool registration_from_pop(const json& body, uint64_t owner, v1::WorkerRegistration& reg,
+                           field_errors& errors) {
+  auto str = [&](const char* key, std::string& out, size_t max) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null())
+      return false;
+    if (!it->is_string() || it->get<std::string>().size() > max ||
+        it->get<std::string>().find('\0') != std::string::npos) {
+      errors[key] = "must be a string of at most " + std::to_string(max) + " characters";
+      return false;
+    }
+    out = it->get<std::string>();
+    return true;
+  };
+  auto flag = [&](const char* key, bool fallback) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null())
+      return fallback;
+    if (!it->is_boolean()) {
+      errors[key] = "must be true or false";
+      return fallback;
+    }
+    return it->get<bool>();
+  };
+  auto integer = [&](const char* key, int64_t lo, int64_t hi, int64_t fallback) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null())
+      return fallback;
+    if (!it->is_number_integer() || it->get<int64_t>() < lo || it->get<int64_t>() > hi) {
+      errors[key] = "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
+      return fallback;
+    }
+    return it->get<int64_t>();
+  };
+  std::string name;
+  if (!str("name", name, 100) || name.empty())
+    errors.emplace("name", "is required");
+  reg.set_name(name);
+  reg.set_owner_user_id(owner);
+  reg.set_nsfw(flag("nsfw", true));
+  reg.set_max_pixels(static_cast<uint64_t>(integer("max_pixels", 64 * 64, int64_t{1} << 32, 262'144)));
+  reg.set_slots(static_cast<uint32_t>(integer("threads", 1, 50, 1)));
+  integer("amount", 1, 20, 1);
+  std::string agent = "unknown:0:unknown";
+  str("bridge_agent", agent, 1000);
+  reg.set_version(agent);
+  reg.set_device("http worker (" + agent.substr(0, 80) + ")");
+  if (flag("allow_img2img", true))
+    reg.add_features("img2img");
+  reg.add_features("karras");
+  reg.add_features("clip_skip");
+  for (const char* known : {"allow_painting", "allow_unsafe_ipaddr", "allow_post_processing",
+                            "allow_controlnet", "allow_sdxl_controlnet", "allow_lora", "limit_max_steps",
+                            "extra_slow_worker", "require_upfront_kudos"})
+    flag(known, false);
+  if (auto it = body.find("models"); it != body.end() && !it->is_null()) {
+    if (!it->is_array()) {
+      errors["models"] = "must be a list of model names";
+    } else {
+      for (const auto& m : *it) {
+        if (!m.is_string() || m.get<std::string>().empty() || m.get<std::string>().size() > 255) {
+          errors["models"] = "must be a list of model names";
+          break;
+        }
+        if (reg.models_size() < 256) {
+          auto* offer = reg.add_models();
+          offer->set_name(m.get<std::string>());
+          offer->set_loaded(true);
+        }
+      }
+    }
+  }
+  if (reg.models_size() == 0 && errors.count("models") == 0)
+    errors["models"] = "a worker must offer at least one model";
+  return errors.empty();
+}
+
+json pop_reply_json(gateway_context& ctx, const v1::TaskSpec& t) {
+  auto job = *uuid::from_bytes(t.job_id());
+  auto image = image_id(job, t.image_index());
+  const auto& req = t.request();
+  json payload;
+  payload["prompt"] =
+      req.negative_prompt().empty() ? req.prompt() : req.prompt() + "###" + req.negative_prompt();
+  payload["ddim_steps"] = req.steps();
+  payload["n_iter"] = 1;
+  payload["seed"] = std::to_string(t.seed());
+  payload["sampler_name"] = sampler_name(req.sampler());
+  payload["cfg_scale"] = req.cfg_scale();
+  payload["width"] = req.width();
+  payload["height"] = req.height();
+  payload["karras"] = req.karras();
+  payload["tiling"] = false;
+  payload["hires_fix"] = false;
+  payload["image_is_control"] = false;
+  payload["return_control_map"] = false;
+  payload["transparent"] = false;
+  payload["post_processing"] = json::array();
+  payload["clip_skip"] = std::max<uint32_t>(1, req.clip_skip());
+  payload["use_nsfw_censor"] = false;
+  if (!req.source_image().empty())
+    payload["denoising_strength"] = req.denoising_strength();
+  json out;
+  out["id"] = image.to_string();
+  out["ids"] = json::array({image.to_string()});
+  out["payload"] = payload;
+  out["model"] = t.model();
+  out["ttl"] = (3 * t.estimated_ms() + 30'000) / 1000;
+  if (!req.source_image().empty()) {
+    out["source_image"] = base64(req.source_image());
+    out["source_processing"] = "img2img";
+  }
+  int64_t expires = wall_ms() / 1000 + ctx.config.image_url_ttl_s();
+  auto upload = ctx.public_url + ctx.urls.sign("/api/v2/r2/upload/" + image.to_string(), expires);
+  out["r2_upload"] = upload;
+  out["r2_uploads"] = json::array({upload});
+  out["skipped"] = json::object();
+  out["messages"] = json::array();
+  return out;
+}
+
+http_worker_actor worker_for(gateway_context& ctx, uint64_t owner, const std::string& name) {
+  std::lock_guard lock{ctx.workers_mutex};
+  auto key = std::make_pair(owner, name);
+  auto it = ctx.http_workers.find(key);
+  // A worker actor that ended (idle, or its join was refused) is replaced.
+  if (it != ctx.http_workers.end()) {
+    auto ptr = caf::actor_cast<caf::strong_actor_ptr>(it->second);
+    if (ptr && !ptr->get()->getf(caf::abstract_actor::is_terminated_flag))
+      return it->second;
+  }
+  http_worker_options o;
+  o.scheduler = ctx.core.scheduler;
+  auto w = ctx.system->spawn(http_worker_fn, std::move(o));
+  ctx.http_workers[key] = w;
+  return w;
+}
+
+void pop(gateway_context& ctx, http_request& req, const reply_ptr& r) {
+  auto who = authenticate_or_reply(ctx, req, r);
+  if (!who)
+    return;
+  if (who->anonymous) {
+    reply_error(r, 403, "the anonymous account cannot run workers", "AnonForbiddenWorker");
+    return;
+  }
+  json body;
+  if (!parse_body(req, r, body))
+    return;
+  v1::WorkerRegistration reg;
+  field_errors errors;
+  if (!body.is_object() || !registration_from_pop(body, who->user_id, reg, errors)) {
+    reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
+    return;
+  }
+  auto worker = worker_for(ctx, who->user_id, reg.name());
+  uint64_t owner = who->user_id;
+  ask(
+      *ctx.system, worker, ask_timeout,
+      [&ctx, r, worker, owner](std::vector<pb<v1::TaskSpec>>& tasks) {
+        if (tasks.empty()) {
+          reply_json(r, 200,
+                     json{{"id", nullptr},
+                          {"ids", json::array()},
+                          {"payload", json::object()},
+                          {"skipped", json::object()},
+                          {"model", nullptr},
+                          {"messages", json::array()}});
+          return;
+        }
+        const auto& t = tasks.front().value;
+        auto image = image_id(*uuid::from_bytes(t.job_id()), t.image_index());
+        {
+          std::lock_guard lock{ctx.handed_mutex};
+          auto now = wall_ms();
+          if (ctx.handed.size() > 100'000)
+            std::erase_if(ctx.handed, [&](const auto& kv) { return now - kv.second.when_ms > 86'400'000; });
+          ctx.handed[image] = {worker, owner, now};
+        }
+        reply_json(r, 200, pop_reply_json(ctx, t));
+      },
+      [r](const status& s) { reply_status_error(r, s); }, pop_atom::value, pb<v1::WorkerRegistration>{reg},
+      uint32_t{1000});
+}
+
+void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
+  auto who = authenticate_or_reply(ctx, req, r, false);
+  if (!who)
+    return;
+  json body;
+  if (!parse_body(req, r, body))
+    return;
+  field_errors errors;
+  if (!body.is_object())
+    errors["body"] = "must be a JSON object";
+  std::string id_text =
+      body.is_object() && body.contains("id") && body["id"].is_string() ? body["id"].get<std::string>() : "";
+  auto image = uuid::parse(id_text);
+  if (!image)
+    errors["id"] = "must be a job id from a pop";
+  std::string state = "ok";
+  if (body.is_object() && body.contains("state")) {
+    if (!body["state"].is_string())
+      errors["state"] = "must be ok, censored, faulted or csam";
+    else
+      state = body["state"].get<std::string>();
+  }
+  if (state != "ok" && state != "censored" && state != "faulted" && state != "csam")
+    errors["state"] = "must be ok, censored, faulted or csam";
+  uint64_t seed = 0;
+  if (body.is_object() && body.contains("seed")) {
+    if (body["seed"].is_number_unsigned())
+      seed = body["seed"].get<uint64_t>();
+    else if (body["seed"].is_string())
+      seed = seed_from_text(body["seed"].get<std::string>());
+    else
+      errors["seed"] = "must be a number";
+  }
+  std::string generation;
+  if (body.is_object() && body.contains("generation") && !body["generation"].is_null()) {
+    if (!body["generation"].is_string())
+      errors["generation"] = "must be base64 or \"R2\"";
+    else
+      generation = body["generation"].get<std::string>();
+  }
+  if (!errors.empty()) {
+    reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
+    return;
+  }
+  handed_out where;
+  {
+    std::lock_guard lock{ctx.handed_mutex};
+    auto it = ctx.handed.find(*image);
+    if (it == ctx.handed.end()) {
+      reply_error(r, 404, "no job with this id is out for a worker", "InvalidJobID");
+      return;
+    }
+    where = it->second;
+  }
+  if (where.owner != who->user_id) {
+    reply_error(r, 403, "this job belongs to another user's worker", "WrongCredentials");
+    return;
+  }
+  v1::GenerationResult result;
+  result.set_seed(seed);
+  if (state != "faulted") {
+    std::string bytes;
+    if (generation == "R2") {
+      std::lock_guard lock{ctx.uploads_mutex};
+      auto up = ctx.uploads.find(*image);
+      if (up == ctx.uploads.end()) {
+        reply_error(r, 400, "no upload was received for this job", "BadRequest");
+        return;
+      }
+      bytes = std::move(up->second.first);
+      ctx.uploads.erase(up);
+    } else if (!decode_base64(generation, bytes)) {
+      reply_error(r, 400, "generation is neither base64 nor \"R2\"", "BadRequest");
+      return;
+    }
+    auto format = image_format(bytes);
+    if (format.empty()) {
+      reply_error(r, 400, "generation is not a PNG or WebP image", "BadRequest");
+      return;
+    }
+    result.set_format(format);
+    result.set_image(std::move(bytes));
+  }
+  ask(
+      *ctx.system, where.worker, ask_timeout,
+      [r](int64_t reward_mk) {
+        // The hand-out record stays (it ages out), so a second submit is told it is a duplicate.
+        reply_json(r, 200, json{{"reward", static_cast<double>(reward_mk) / 1000.0}});
+      },
+      [r](const status& s) {
+        if (s.code() == errc::already_exists)
+          reply_error(r, 400, "this job was submitted already", "DuplicateGen");
+        else if (s.code() == errc::not_found)
+          reply_error(r, 404, "no job with this id is out for a worker", "InvalidJobID");
+        else
+          reply_status_error(r, s);
+      },
+      result_atom::value, *image, pb<v1::GenerationResult>{std::move(result)});
+}
+
+void list_workers(gateway_context& ctx, const reply_ptr& r, std::optional<uint64_t> one) {
+  ask(
+      *ctx.system, ctx.core.scheduler, ask_timeout,
+      [&ctx, r, one](worker_summaries& ws) {
+        json list = json::array();
+        auto txn = ctx.store->read();
+        bool found = false;
+        for (const auto& w : ws) {
+          if (one && w.id != *one)
+            continue;
+          std::optional<v1::WorkerRecord> rec;
+          if (txn)
+            if (auto got = persistence::worker_table::get(**txn, w.id); got && got->has_value())
+              rec = **got;
+          auto j = worker_json(w, rec ? &*rec : nullptr, true);
+          if (rec) {
+            j["maintenance_mode"] = rec->maintenance();
+            j["info"] = rec->info();
+          }
+          list.push_back(std::move(j));
+          found = true;
+        }
+        if (one && !found && txn) {
+          // Offline workers are still known to the store.
+          if (auto got = persistence::worker_table::get(**txn, *one); got && got->has_value()) {
+            worker_summary s;
+            s.id = (*got)->id();
+            s.name = (*got)->registration().name();
+            s.owner = (*got)->registration().owner_user_id();
+            for (const auto& m : (*got)->registration().models())
+              s.models += (s.models.empty() ? "" : ",") + m.name();
+            auto j = worker_json(s, &**got, false);
+            j["maintenance_mode"] = (*got)->maintenance();
+            j["info"] = (*got)->info();
+            reply_json(r, 200, j);
+            return;
+          }
+          reply_error(r, 404, "no such worker", "WorkerNotFound");
+          return;
+        }
+        if (one)
+          reply_json(r, 200, list.front());
+        else
+          reply_json(r, 200, list);
+      },
+      [r](const status& s) { reply_status_error(r, s); }, workers_atom::value);
+}
+
+void modify_worker(gateway_context& ctx, http_request& req, const reply_ptr& r, uint64_t id) {
+  auto who = authenticate_or_reply(ctx, req, r, false);
+  if (!who)
+    return;
+  json body;
+  if (!parse_body(req, r, body))
+    return;
+  if (!body.is_object()) {
+    reply_error(r, 400, "the body must be a JSON object", "BadRequest");
+    return;
+  }
+  std::optional<bool> maintenance;
+  std::optional<std::string> info;
+  field_errors errors;
+  for (const auto& [key, value] : body.items()) {
+    if (key == "maintenance" && value.is_boolean())
+      maintenance = value.get<bool>();
+    else if (key == "info" && value.is_string() && value.get<std::string>().size() <= 1000 &&
+             value.get<std::string>().find('\0') == std::string::npos)
+      info = value.get<std::string>();
+    else if (key == "maintenance_msg" || key == "paused" || key == "name" || key == "team")
+      errors[key] = "is not supported by this server";
+    else
+      errors[key] = key == "maintenance" || key == "info" ? "has the wrong type" : "unknown field";
+  }
+  if (!errors.empty() || (!maintenance && !info)) {
+    if (errors.empty()) {
+      reply_error(r, 400, "nothing to change", "NoWorkerModSelected");
+      return;
+    }
+    reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
+    return;
+  }
+  uint64_t owner = who->user_id;
+  auto outcome = ctx.store->write_sync([&](persistence::write_txn& txn) -> status {
+    auto rec = persistence::worker_table::get(txn, id);
+    if (!rec)
+      return rec.error();
+    if (!rec->has_value())
+      return status{errc::not_found, "no such worker"};
+    if ((*rec)->registration().owner_user_id() != owner)
+      return status{errc::permission_denied, "only the worker's owner can change it"};
+    if (maintenance)
+      (*rec)->set_maintenance(*maintenance);
+    if (info)
+      (*rec)->set_info(*info);
+    return persistence::worker_table::put(txn, **rec);
+  });
+  if (!outcome) {
+    if (outcome.code() == errc::not_found)
+      reply_error(r, 404, outcome.message(), "WorkerNotFound");
+    else if (outcome.code() == errc::permission_denied)
+      reply_error(r, 403, outcome.message(), "WrongCredentials");
+    else
+      reply_status_error(r, outcome);
+    return;
+  }
+  if (maintenance)
+    caf::anon_send(ctx.core.scheduler, maintenance_atom::value, id, *maintenance);
+  json out;
+  if (maintenance)
+    out["maintenance"] = *maintenance;
+  if (info)
+    out["info"] = *info;
+  reply_json(r, 200, out);
+}
+
+}  // namespace
+
+bool route_workers(gateway_context& ctx, http_request& req, const reply_ptr& r) {
+  auto seg = segments(req.path);
+  if (seg.size() < 3 || seg[0] != "api" || seg[1] != "v2")
+    return false;
+  if (seg.size() == 4 && seg[2] == "generate" && seg[3] == "pop" && req.method == "POST") {
+    pop(ctx, req, r);
+    return true;
+  }
+  if (seg.size() == 4 && seg[2] == "generate" && seg[3] == "submit" && req.method == "POST") {
+    submit(ctx, req, r);
+    return true;
+  }
+  if (seg[2] != "workers")
+    return false;
+  if (seg.size() == 3 && req.method == "GET") {
+    list_workers(ctx, r, std::nullopt);
+    return true;
+  }
+  if (seg.size() == 4) {
+    char* end = nullptr;
+    uint64_t id = std::strtoull(seg[3].c_str(), &end, 10);
+    if (seg[3].empty() || *end != '\0') {
+      reply_error(r, 404, "no such worker", "WorkerNotFound");
+      return true;
+    }
+    if (req.method == "GET") {
+      list_workers(ctx, r, id);
+      return true;
+    }
+    if (req.method == "PUT") {
+      modify_worker(ctx, req, r, id);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace crowdiff::gateway
