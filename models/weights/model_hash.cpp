@@ -57,6 +57,8 @@ file_hash_cache::file_hash_cache(fs::path cache_file) : cache_file_(std::move(ca
 
 void file_hash_cache::load() {
   loaded_ = true;
+  if (cache_file_.empty())
+    return;  // no cache file: digests are kept for this process only
   std::ifstream in(cache_file_, std::ios::binary);
   if (!in)
     return;
@@ -79,6 +81,8 @@ void file_hash_cache::load() {
 }
 
 void file_hash_cache::save() const {
+  if (cache_file_.empty())
+    return;
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [path, e] : entries_)
     j[path] = {{"size", e.size}, {"mtime_ns", e.mtime_ns}, {"sha256", e.sha256}};
