@@ -97,11 +97,31 @@ queue_estimate to_message(const scheduling::job_estimate& e) {
   return {e.position, e.waiting, e.running, e.start_ms, e.finish_ms, e.possible, e.reason};
 }
 
+// Pays the worker's owner for the time online since the last payment, and adds that time to its record.
 void pay_uptime(self_ptr self, scheduler_state::live_worker& w, uint64_t id, int64_t now) {
-  if (now > w.uptime_paid_ms)
-    self->send(self->state.options.ledger, uptime_atom::value, id, w.registration.owner_user_id(),
-               w.uptime_paid_ms, now);
+  if (now <= w.uptime_paid_ms)
+    return;
+  self->send(self->state.options.ledger, uptime_atom::value, id, w.registration.owner_user_id(),
+             w.uptime_paid_ms, now);
+  int64_t seconds = (now - w.uptime_paid_ms) / 1000;
   w.uptime_paid_ms = now;
+  if (seconds <= 0)
+    return;
+  self->state.writes.submit(
+      *self->state.options.store, caf::actor_cast<scheduler_actor>(self),
+      [id, seconds](persistence::write_txn& txn) -> status {
+        auto rec = persistence::worker_table::get(txn, id);
+        if (!rec)
+          return rec.error();
+        if (!rec->has_value())
+          return status::ok();
+        (*rec)->set_uptime_s((*rec)->uptime_s() + static_cast<uint64_t>(seconds));
+        return persistence::worker_table::put(txn, **rec);
+      },
+      [id](const status& s) {
+        if (!s)
+          log::error("worker_uptime_write_failed").kv("worker", id).kv("error", s.to_string());
+      });
 }
 
 // Carries out what the allocator decided.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "crowdiff/v1/config.pb.h"
+
 namespace crowdiff::app {
 
 std::optional<std::string> command_line::get(const std::string& flag) const {
@@ -29,7 +31,9 @@ result<command_line> parse_command_line(int argc, char** argv, const std::vector
     std::string body = arg.substr(2);
     auto eq = body.find('=');
     std::string name = body.substr(0, eq);
-    if (name.find('.') != std::string::npos || name == "log_level") {
+    // Config fields (`--store.directory=/x`, `--models=a,b`, `--log_level=debug`) are overrides.
+    if (name.find('.') != std::string::npos ||
+        v1::NodeConfig::descriptor()->FindFieldByName(name) != nullptr) {
       if (eq == std::string::npos) {
         if (i + 1 >= argc)
           return status{errc::invalid_argument, "--" + name + " needs a value"};

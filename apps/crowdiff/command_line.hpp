@@ -10,7 +10,7 @@
 namespace crowdiff::app {
 
 /// A parsed command line: `crowdiff <command> [words...] [--flag[=value] | --flag value]...`.
-/// Flags whose name contains a dot (`--store.directory=/x`) are config overrides.
+/// Flags that name a config field (`--store.directory=/x`, `--models=a,b`) are config overrides.
 struct command_line {
   std::string command;
   std::vector<std::string> words;
