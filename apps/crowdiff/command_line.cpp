@@ -31,9 +31,12 @@ result<command_line> parse_command_line(int argc, char** argv, const std::vector
     std::string body = arg.substr(2);
     auto eq = body.find('=');
     std::string name = body.substr(0, eq);
-    // Config fields (`--store.directory=/x`, `--models=a,b`, `--log_level=debug`) are overrides.
-    if (name.find('.') != std::string::npos ||
-        v1::NodeConfig::descriptor()->FindFieldByName(name) != nullptr) {
+    bool takes_value = std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end();
+    // Config fields (`--store.directory=/x`, `--models=a,b`, `--log_level=debug`) are overrides; a named
+    // flag (`--store DIR`) wins over the config message of the same name.
+    const auto* field = v1::NodeConfig::descriptor()->FindFieldByName(name);
+    bool scalar_field = field != nullptr && field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE;
+    if (!takes_value && (name.find('.') != std::string::npos || scalar_field)) {
       if (eq == std::string::npos) {
         if (i + 1 >= argc)
           return status{errc::invalid_argument, "--" + name + " needs a value"};
@@ -42,15 +45,20 @@ result<command_line> parse_command_line(int argc, char** argv, const std::vector
       out.overrides.push_back(body);
       continue;
     }
-    bool takes_value = std::find(value_flags.begin(), value_flags.end(), name) != value_flags.end();
+    // A value flag given again adds to the list (--model a --model b means "a,b").
+    auto set_value = [&](std::string value) {
+      auto [it, fresh] = out.flags.try_emplace(name, value);
+      if (!fresh)
+        it->second += "," + value;
+    };
     if (eq != std::string::npos) {
       if (!takes_value)
         return status{errc::invalid_argument, "--" + name + " takes no value"};
-      out.flags[name] = body.substr(eq + 1);
+      set_value(body.substr(eq + 1));
     } else if (takes_value) {
       if (i + 1 >= argc)
         return status{errc::invalid_argument, "--" + name + " needs a value"};
-      out.flags[name] = argv[++i];
+      set_value(argv[++i]);
     } else {
       out.flags[name] = "";
     }

@@ -21,7 +21,8 @@ struct command_line {
   std::optional<std::string> get(const std::string& flag) const;
 };
 
-/// Parses argv. `value_flags` take a value (`--config FILE` or `--config=FILE`); the rest are switches.
+/// Parses argv. `value_flags` take a value (`--config FILE` or `--config=FILE`; given twice, the values are
+/// joined with commas); the rest are switches.
 result<command_line> parse_command_line(int argc, char** argv, const std::vector<std::string>& value_flags);
 
 }  // namespace crowdiff::app

@@ -81,16 +81,18 @@ inline uint16_t free_port() {
 
 class cluster {
  public:
-  cluster() : port_(free_port()) {}
+  cluster() : port_(free_port()), http_port_(free_port()) {}
 
   const std::filesystem::path& dir() const { return dir_.path(); }
   uint16_t port() const { return port_; }
   std::string core_address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   void start_core(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {
-        CROWDIFF_BIN,          "core",        "--store", (dir() / "var").string(), "--port",
-        std::to_string(port_), "--log-level", "warning"};
+    std::vector<std::string> argv = {CROWDIFF_BIN,  "core",
+                                     "--store",     (dir() / "var").string(),
+                                     "--port",      std::to_string(port_),
+                                     "--http-port", std::to_string(http_port_),
+                                     "--log-level", "warning"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     core_ = std::make_unique<child_process>(argv, (dir() / "core.log").string());
   }
@@ -196,6 +198,7 @@ class cluster {
  private:
   temp_dir dir_;
   uint16_t port_;
+  uint16_t http_port_;
   std::unique_ptr<child_process> core_;
   std::vector<std::unique_ptr<child_process>> workers_;
 };
