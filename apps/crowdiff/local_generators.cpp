@@ -65,9 +65,14 @@ result<std::vector<model_source>> model_sources(const command_line& cli) {
     if (out.front().name.empty())
       out.front().name = *name;
   }
-  for (model_source& source : out)
+  for (model_source& source : out) {
     if (source.name.empty())
       source.name = name_from_path(source.path);
+    // SD 2.x 768-v single files cannot say so themselves (a folder's scheduler config or a YAML beside the
+    // file can).
+    if (cli.has("v-prediction"))
+      source.options.weights.prediction = models::prediction_type::v_prediction;
+  }
   return out;
 }
 

@@ -14,6 +14,7 @@ namespace crowdiff::app {
 /// The models named on the command line: `--model PATH` (a diffusers folder or a .safetensors file), or a
 /// comma-separated list of them, each optionally `NAME=PATH`. A model without a name is called by
 /// `--model-name NAME` (the first one only) or else by its file or folder name without the extension.
+/// `--v-prediction` marks them as predicting v (SD 2.x 768-v single files without a YAML beside them).
 /// Empty when no --model is given. Errors: invalid_argument for an empty entry or name.
 result<std::vector<model_source>> model_sources(const command_line& cli);
 

@@ -29,7 +29,8 @@ void euler_to(std::span<float> x, std::span<const float> denoised, double sigma,
 
 }  // namespace
 
-status sample_dpmpp_2m(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas) {
+status sample_dpmpp_2m(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
+                       const sampler_options& options) {
   std::vector<float> denoised(x.size());
   std::vector<float> old_denoised(x.size());
   std::vector<float> blended(x.size());
@@ -58,6 +59,7 @@ status sample_dpmpp_2m(const denoise_fn& denoise, std::span<float> x, std::span<
     }
     std::swap(old_denoised, denoised);
     have_old = true;
+    CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
   }
   return status::ok();
 }
@@ -85,6 +87,7 @@ status sample_dpmpp_2s_ancestral(const denoise_fn& denoise, std::span<float> x,
     }
     if (sigmas[i + 1] > 0)
       add_noise(x, noise, sigmas[i], sigmas[i + 1], options.s_noise * step.up, scratch);
+    CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
   }
   return status::ok();
 }
@@ -100,6 +103,7 @@ status sample_dpmpp_sde(const denoise_fn& denoise, std::span<float> x, std::span
     CROWDIFF_RETURN_IF_ERROR(denoise(x, sigmas[i], denoised));
     if (sigmas[i + 1] == 0) {
       euler_to(x, denoised, sigmas[i], sigmas[i + 1]);
+      CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
       continue;
     }
     const double t = t_of(sigmas[i]);
@@ -131,6 +135,7 @@ status sample_dpmpp_sde(const denoise_fn& denoise, std::span<float> x, std::span
       denoised_2[k] = static_cast<float>((1 - fac) * denoised[k] + fac * denoised_2[k]);
     dpm_update(x, x, sigma_of(t_next_) / sigma_of(t), std::expm1(t - t_next_), denoised_2);
     add_noise(x, noise, query_t, query_next, options.s_noise * second.up, scratch);
+    CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
   }
   return status::ok();
 }

@@ -39,11 +39,13 @@ void add_noise(std::span<float> x, const noise_fn& noise, double sigma, double s
     x[i] = static_cast<float>(x[i] + scratch[i] * scale);
 }
 
-status sample_euler(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas) {
+status sample_euler(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
+                    const sampler_options& options) {
   std::vector<float> denoised(x.size());
   for (size_t i = 0; i + 1 < sigmas.size(); ++i) {
     CROWDIFF_RETURN_IF_ERROR(denoise(x, sigmas[i], denoised));
     euler_step(x, denoised, sigmas[i], sigmas[i + 1] - sigmas[i]);
+    CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
   }
   return status::ok();
 }
@@ -58,11 +60,13 @@ status sample_euler_ancestral(const denoise_fn& denoise, std::span<float> x, std
     euler_step(x, denoised, sigmas[i], step.down - sigmas[i]);
     if (sigmas[i + 1] > 0)
       add_noise(x, noise, sigmas[i], sigmas[i + 1], options.s_noise * step.up, scratch);
+    CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
   }
   return status::ok();
 }
 
-status sample_heun(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas) {
+status sample_heun(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
+                   const sampler_options& options) {
   std::vector<float> denoised(x.size());
   std::vector<float> x_2(x.size());
   std::vector<float> denoised_2(x.size());
@@ -73,21 +77,23 @@ status sample_heun(const denoise_fn& denoise, std::span<float> x, std::span<cons
     CROWDIFF_RETURN_IF_ERROR(denoise(x, sigma, denoised));
     if (next == 0) {
       euler_step(x, denoised, sigma, dt);
-      continue;
+    } else {
+      for (size_t k = 0; k < x.size(); ++k)
+        x_2[k] = static_cast<float>(x[k] + (static_cast<double>(x[k]) - denoised[k]) / sigma * dt);
+      CROWDIFF_RETURN_IF_ERROR(denoise(x_2, next, denoised_2));
+      for (size_t k = 0; k < x.size(); ++k) {
+        const double d = (static_cast<double>(x[k]) - denoised[k]) / sigma;
+        const double d_2 = (static_cast<double>(x_2[k]) - denoised_2[k]) / next;
+        x[k] = static_cast<float>(x[k] + (d + d_2) / 2 * dt);
+      }
     }
-    for (size_t k = 0; k < x.size(); ++k)
-      x_2[k] = static_cast<float>(x[k] + (static_cast<double>(x[k]) - denoised[k]) / sigma * dt);
-    CROWDIFF_RETURN_IF_ERROR(denoise(x_2, next, denoised_2));
-    for (size_t k = 0; k < x.size(); ++k) {
-      const double d = (static_cast<double>(x[k]) - denoised[k]) / sigma;
-      const double d_2 = (static_cast<double>(x_2[k]) - denoised_2[k]) / next;
-      x[k] = static_cast<float>(x[k] + (d + d_2) / 2 * dt);
-    }
+    CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
   }
   return status::ok();
 }
 
-status sample_dpm_2(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas) {
+status sample_dpm_2(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
+                    const sampler_options& options) {
   std::vector<float> denoised(x.size());
   std::vector<float> x_2(x.size());
   std::vector<float> denoised_2(x.size());
@@ -97,6 +103,7 @@ status sample_dpm_2(const denoise_fn& denoise, std::span<float> x, std::span<con
       euler_step(x, denoised, sigmas[i], sigmas[i + 1] - sigmas[i]);
     else
       CROWDIFF_RETURN_IF_ERROR(dpm_2_step(denoise, x, denoised, sigmas[i], sigmas[i + 1], x_2, denoised_2));
+    CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
   }
   return status::ok();
 }
@@ -117,12 +124,13 @@ status sample_dpm_2_ancestral(const denoise_fn& denoise, std::span<float> x, std
       // k-diffusion adds noise only on this branch: the last step (down == 0) ends noise-free anyway.
       add_noise(x, noise, sigmas[i], sigmas[i + 1], options.s_noise * step.up, scratch);
     }
+    CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
   }
   return status::ok();
 }
 
 status sample_lcm(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
-                  const noise_fn& noise) {
+                  const noise_fn& noise, const sampler_options& options) {
   std::vector<float> denoised(x.size());
   std::vector<float> scratch;
   for (size_t i = 0; i + 1 < sigmas.size(); ++i) {
@@ -130,6 +138,7 @@ status sample_lcm(const denoise_fn& denoise, std::span<float> x, std::span<const
     std::copy(denoised.begin(), denoised.end(), x.begin());
     if (sigmas[i + 1] > 0)
       add_noise(x, noise, sigmas[i], sigmas[i + 1], sigmas[i + 1], scratch);
+    CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
   }
   return status::ok();
 }

@@ -37,7 +37,8 @@ double lms_coefficient(std::span<const double> t, size_t i, int order, int j) {
 
 }  // namespace
 
-status sample_lms(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas, int order) {
+status sample_lms(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
+                  const sampler_options& options, int order) {
   std::vector<float> denoised(x.size());
   std::deque<std::vector<float>> ds;  // newest last
   for (size_t i = 0; i + 1 < sigmas.size(); ++i) {
@@ -58,6 +59,7 @@ status sample_lms(const denoise_fn& denoise, std::span<float> x, std::span<const
     }
     for (size_t k = 0; k < x.size(); ++k)
       x[k] = static_cast<float>(x[k] + step[k]);
+    CROWDIFF_RETURN_IF_ERROR(step_done(options, i, sigmas));
   }
   return status::ok();
 }

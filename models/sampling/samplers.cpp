@@ -76,25 +76,25 @@ status sample(sampler_kind kind, const denoise_fn& denoise, std::span<float> x,
   switch (kind) {
     case sampler_kind::euler:
     case sampler_kind::ddim:
-      return detail::sample_euler(denoise, x, sigmas);
+      return detail::sample_euler(denoise, x, sigmas, options);
     case sampler_kind::euler_a:
       return detail::sample_euler_ancestral(denoise, x, sigmas, noise, options);
     case sampler_kind::heun:
-      return detail::sample_heun(denoise, x, sigmas);
+      return detail::sample_heun(denoise, x, sigmas, options);
     case sampler_kind::dpm_2:
-      return detail::sample_dpm_2(denoise, x, sigmas);
+      return detail::sample_dpm_2(denoise, x, sigmas, options);
     case sampler_kind::dpm_2_a:
       return detail::sample_dpm_2_ancestral(denoise, x, sigmas, noise, options);
     case sampler_kind::lms:
-      return detail::sample_lms(denoise, x, sigmas);
+      return detail::sample_lms(denoise, x, sigmas, options);
     case sampler_kind::dpmpp_2m:
-      return detail::sample_dpmpp_2m(denoise, x, sigmas);
+      return detail::sample_dpmpp_2m(denoise, x, sigmas, options);
     case sampler_kind::dpmpp_2s_a:
       return detail::sample_dpmpp_2s_ancestral(denoise, x, sigmas, noise, options);
     case sampler_kind::dpmpp_sde:
       return detail::sample_dpmpp_sde(denoise, x, sigmas, noise, options);
     case sampler_kind::lcm:
-      return detail::sample_lcm(denoise, x, sigmas, noise);
+      return detail::sample_lcm(denoise, x, sigmas, noise, options);
   }
   return status{errc::invalid_argument, "unknown sampler kind"};
 }

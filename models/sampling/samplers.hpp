@@ -42,9 +42,14 @@ std::string_view horde_name(sampler_kind kind);
 /// True for samplers that draw noise during sampling (they need a noise_fn).
 bool is_stochastic(sampler_kind kind);
 
+/// Called after each completed step with (steps done, steps in all); an error it returns stops sampling
+/// and is returned by `sample` (how a pipeline reports progress and honours cancellation between steps).
+using step_observer = std::function<status(size_t done, size_t total)>;
+
 struct sampler_options {
-  double eta = 1.0;      ///< Ancestral/SDE noise amount (1 = the k-diffusion default).
-  double s_noise = 1.0;  ///< Scale on the drawn noise.
+  double eta = 1.0;       ///< Ancestral/SDE noise amount (1 = the k-diffusion default).
+  double s_noise = 1.0;   ///< Scale on the drawn noise.
+  step_observer on_step;  ///< Optional.
 };
 
 /// Runs `kind` over the noise levels `sigmas` (decreasing, ending in 0; at least 2 entries) starting from

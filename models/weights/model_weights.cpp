@@ -24,6 +24,23 @@ result<std::string> read_small_text(const fs::path& path) {
   return text.str();
 }
 
+// Whether an original (LDM) model YAML sets `parameterization: "v"` (SD 2.x 768-v), the line A1111 looks for.
+bool says_v_prediction(std::string_view yaml) {
+  size_t at = 0;
+  while ((at = yaml.find("parameterization:", at)) != std::string_view::npos) {
+    at += 17;
+    const size_t end = yaml.find('\n', at);
+    std::string_view value =
+        yaml.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+    const size_t first = value.find_first_not_of(" \t\"'");
+    if (first != std::string_view::npos && value[first] == 'v' &&
+        (first + 1 == value.size() ||
+         std::string_view(" \t\"'\r#").find(value[first + 1]) != std::string_view::npos))
+      return true;
+  }
+  return false;
+}
+
 // Applies the view transform a key_target asks for; errors name the source tensor.
 result<tensor_view> transform(const tensor_view& source, const key_target& target) {
   tensor_view view = source;
@@ -69,6 +86,13 @@ result<model_weights> model_weights::open(const fs::path& path, const load_optio
   bool open_clip = false;
   CROWDIFF_RETURN_IF_ERROR(weights.add_single_file(path, options, &open_clip));
   CROWDIFF_RETURN_IF_ERROR(weights.finish(open_clip, options.config_dir, options));
+  if (!options.prediction && options.config_dir.empty()) {
+    auto yaml = read_small_text(fs::path(path).replace_extension(".yaml"));
+    if (!yaml)
+      return yaml.error();
+    if (says_v_prediction(*yaml))
+      weights.config_.schedule.prediction = prediction_type::v_prediction;
+  }
   return weights;
 }
 

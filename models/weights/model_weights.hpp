@@ -24,7 +24,8 @@ enum class checkpoint_format : uint8_t {
 
 struct load_options {
   /// Overrides the prediction type. A single file cannot tell (SD 2.x 768-v is v-prediction, 512-base is
-  /// epsilon), so without this it is epsilon unless `config_dir` says otherwise.
+  /// epsilon), so without this it is epsilon unless `config_dir` says otherwise or, as A1111 reads it, a
+  /// YAML file beside it (`model.yaml` for `model.safetensors`) says `parameterization: "v"`.
   std::optional<prediction_type> prediction;
   /// For single files: a diffusers-style folder whose */config.json files refine the detected config (head
   /// counts, scaling factor, scheduler). Ignored when empty.
@@ -59,6 +60,18 @@ class model_weights {
   result<tensor_view> get(std::string_view name, std::initializer_list<int64_t> expected) const;
   result<tensor_view> get(std::string_view name, const std::vector<int64_t>& expected) const;
   bool contains(std::string_view name) const { return tensors_.find(name) != tensors_.end(); }
+  /// Releases the resident pages of every mapped file (safetensors_file::release_pages); views stay valid.
+  void release_pages() const {
+    for (const auto& file : files_)
+      file.release_pages();
+  }
+  /// Releases the resident pages under one view (see safetensors_file::release_pages): for a loader that
+  /// has copied the tensor into memory of its own. Views stay valid.
+  void release_pages(const tensor_view& view) const {
+    for (const auto& file : files_)
+      if (file.release_pages(view.data, view.bytes))
+        return;
+  }
   /// Canonical names, sorted; only those starting with `prefix` when given.
   std::vector<std::string> names(std::string_view prefix = {}) const;
 

@@ -120,6 +120,28 @@ result<safetensors_file> safetensors_file::open(const std::filesystem::path& pat
   return file;
 }
 
+void safetensors_file::release_pages() const {
+  // The map is private and read-only, so no page was ever written: dropping them loses nothing.
+  if (map_ && map_->mapped != nullptr)
+    ::madvise(map_->mapped, map_->size, MADV_DONTNEED);
+}
+
+bool safetensors_file::release_pages(const void* data, size_t bytes) const {
+  if (!map_ || map_->mapped == nullptr)
+    return false;
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const auto map_begin = reinterpret_cast<uintptr_t>(map_->mapped);
+  if (begin < map_begin || begin + bytes > map_begin + map_->size)
+    return false;
+  // Only pages wholly inside the range: its neighbours may still be needed.
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t last = (begin + bytes) / page * page;
+  if (last > first)
+    ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  return true;
+}
+
 result<safetensors_file> safetensors_file::parse(std::string_view bytes, std::string display_name,
                                                  const safetensors_limits& limits) {
   safetensors_file file;

@@ -50,6 +50,14 @@ class safetensors_file {
   /// The path given to `open`, or the display name given to `parse`.
   const std::string& source() const { return source_; }
 
+  /// Drops the mapped pages from this process's resident memory (madvise MADV_DONTNEED); the bytes stay
+  /// readable and are read from the file again when touched. For after a load that converted the weights
+  /// into memory of their own, so that a checkpoint is not resident twice. Nothing for `parse`d files.
+  void release_pages() const;
+  /// As release_pages for the whole pages inside [data, data + bytes) when that range lies in this file's
+  /// map; false (and nothing done) otherwise.
+  bool release_pages(const void* data, size_t bytes) const;
+
   /// The tensor called `name`: not_found, or unsupported for an entry of an unloadable dtype.
   result<tensor_view> find(std::string_view name) const;
   /// Non-null when a usable tensor called `name` exists.

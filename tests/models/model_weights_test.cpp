@@ -151,6 +151,23 @@ BOOST_AUTO_TEST_CASE(detects_the_configuration) {
   BOOST_TEST((refined.config().schedule.prediction == prediction_type::v_prediction));
 }
 
+// A1111's convention for single files: a YAML beside the checkpoint says whether it predicts v.
+BOOST_AUTO_TEST_CASE(reads_v_prediction_from_a_yaml_beside_a_single_file) {
+  crowdiff::testing::temp_dir dir;
+  const auto link = dir.path() / "sd2_768v.safetensors";
+  std::filesystem::create_symlink(tiny("sd2") / "sd2_tiny.safetensors", link);
+  BOOST_TEST((open_or_fail(link).config().schedule.prediction == prediction_type::epsilon));
+  std::ofstream(dir.path() / "sd2_768v.yaml") << "model:\n  params:\n    parameterization: \"v\"\n";
+  BOOST_TEST((open_or_fail(link).config().schedule.prediction == prediction_type::v_prediction));
+  std::ofstream(dir.path() / "sd2_768v.yaml") << "model:\n  params:\n    parameterization: \"eps\"  # v\n";
+  BOOST_TEST((open_or_fail(link).config().schedule.prediction == prediction_type::epsilon));
+  load_options forced;
+  forced.prediction = prediction_type::epsilon;
+  std::ofstream(dir.path() / "sd2_768v.yaml") << "parameterization: v\n";
+  BOOST_TEST((open_or_fail(link).config().schedule.prediction == prediction_type::v_prediction));
+  BOOST_TEST((open_or_fail(link, forced).config().schedule.prediction == prediction_type::epsilon));
+}
+
 BOOST_AUTO_TEST_CASE(lookups_name_missing_and_misshaped_tensors) {
   const auto weights = open_or_fail(tiny("sd1") / "diffusers");
   const auto missing = weights.get("unet.no_such.weight");

@@ -192,4 +192,34 @@ BOOST_AUTO_TEST_CASE(bad_arguments_and_denoiser_errors) {
   BOOST_TEST(calls == 2);
 }
 
+// Every sampler tells its observer after each step, and stops with the observer's error (a pipeline's
+// cancellation) without further model calls.
+BOOST_AUTO_TEST_CASE(observers_see_every_step_and_can_stop) {
+  const discrete_schedule schedule;
+  const auto sigmas = make_sigmas(schedule, sigma_schedule::normal, 6);
+  for (sampler_kind kind : all_samplers) {
+    std::vector<float> x = torch_rng(3).randn(16);
+    std::vector<size_t> seen;
+    sampler_options options;
+    options.on_step = [&](size_t done, size_t total) {
+      BOOST_TEST(total == 6u);
+      seen.push_back(done);
+      return status::ok();
+    };
+    BOOST_REQUIRE(sample(kind, gaussian_denoiser(fixture_mu(16), 0.5), x, sigmas, torch_noise(3), options));
+    BOOST_TEST(seen == (std::vector<size_t>{1, 2, 3, 4, 5, 6}), horde_name(kind));
+
+    int calls = 0;
+    int calls_at_stop = -1;
+    options.on_step = [&](size_t done, size_t) {
+      calls_at_stop = calls;
+      return done == 2 ? status{errc::cancelled, "stop"} : status::ok();
+    };
+    const status st =
+        sample(kind, gaussian_denoiser(fixture_mu(16), 0.5, &calls), x, sigmas, torch_noise(3), options);
+    BOOST_TEST(st.code() == errc::cancelled, horde_name(kind));
+    BOOST_TEST(calls == calls_at_stop, horde_name(kind));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

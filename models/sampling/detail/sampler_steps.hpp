@@ -23,22 +23,31 @@ inline ancestral_step get_ancestral_step(double sigma_from, double sigma_to, dou
   return {std::sqrt(sigma_to * sigma_to - up * up), up};
 }
 
+/// Tells the options' observer (if any) that step `index` (0-based) of a schedule of `sigmas` is done.
+inline status step_done(const sampler_options& options, size_t index, std::span<const double> sigmas) {
+  return options.on_step ? options.on_step(index + 1, sigmas.size() - 1) : status::ok();
+}
+
 /// x += scale * noise(sigma, sigma_next), with scratch space for the draw.
 void add_noise(std::span<float> x, const noise_fn& noise, double sigma, double sigma_next, double scale,
                std::vector<float>& scratch);
 
-status sample_euler(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas);
+status sample_euler(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
+                    const sampler_options& options);
 status sample_euler_ancestral(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
                               const noise_fn& noise, const sampler_options& options);
-status sample_heun(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas);
-status sample_dpm_2(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas);
+status sample_heun(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
+                   const sampler_options& options);
+status sample_dpm_2(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
+                    const sampler_options& options);
 status sample_dpm_2_ancestral(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
                               const noise_fn& noise, const sampler_options& options);
 status sample_lcm(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
-                  const noise_fn& noise);
+                  const noise_fn& noise, const sampler_options& options);
 status sample_lms(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
-                  int order = 4);
-status sample_dpmpp_2m(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas);
+                  const sampler_options& options, int order = 4);
+status sample_dpmpp_2m(const denoise_fn& denoise, std::span<float> x, std::span<const double> sigmas,
+                       const sampler_options& options);
 status sample_dpmpp_2s_ancestral(const denoise_fn& denoise, std::span<float> x,
                                  std::span<const double> sigmas, const noise_fn& noise,
                                  const sampler_options& options);
