@@ -17,10 +17,14 @@ namespace crowdiff::gateway {
 template <class Handle, class OnValue, class OnError, class... Ts>
 void ask(caf::actor_system& system, const Handle& dest, std::chrono::milliseconds timeout, OnValue on_value,
          OnError on_error, Ts... xs) {
-  system.spawn([=](caf::event_based_actor* self) mutable {
-    self->request(dest, timeout, std::move(xs)...)
-        .then(std::move(on_value), [on_error](const caf::error& e) mutable { on_error(to_status(e)); });
-  });
+  // The timeout goes in as a spawn argument: CAF 0.17 dereferences a null pointer to an empty argument tuple
+  // when a function actor takes no arguments (undefined behaviour that UBSan reports).
+  system.spawn(
+      [=](caf::event_based_actor* self, std::chrono::milliseconds limit) mutable {
+        self->request(dest, limit, std::move(xs)...)
+            .then(std::move(on_value), [on_error](const caf::error& e) mutable { on_error(to_status(e)); });
+      },
+      timeout);
 }
 
 }  // namespace crowdiff::gateway

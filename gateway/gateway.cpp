@@ -1,5 +1,8 @@
 #include "gateway/gateway.hpp"
 
+#include <fstream>
+#include <sstream>
+
 #include <caf/all.hpp>
 
 #include "common/clock.hpp"
@@ -91,10 +94,45 @@ std::vector<std::string> segments(const std::string& path) {
   return out;
 }
 
-bool route_web(gateway_context&, http_request& req, const reply_ptr& r) {
+namespace {
+
+std::string content_type_for(const std::string& path) {
+  auto ends = [&](std::string_view ext) {
+    return path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+  };
+  if (ends(".html"))
+    return "text/html; charset=utf-8";
+  if (ends(".js"))
+    return "text/javascript; charset=utf-8";
+  if (ends(".css"))
+    return "text/css; charset=utf-8";
+  if (ends(".svg"))
+    return "image/svg+xml";
+  if (ends(".png"))
+    return "image/png";
+  if (ends(".json"))
+    return "application/json";
+  return "application/octet-stream";
+}
+
+}  // namespace
+
+bool route_web(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   if (req.method != "GET")
     return false;
   std::string path = req.path == "/" ? "/index.html" : req.path;
+  if (!ctx.config.web_root().empty()) {
+    // Serving from a folder (for working on the page without relinking): only plain names inside it.
+    if (path.find("..") != std::string::npos || path.find('\\') != std::string::npos)
+      return false;
+    std::ifstream in(ctx.config.web_root() + path, std::ios::binary);
+    if (!in)
+      return false;
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    r->reply(200, content_type_for(path), bytes.str(), {{"Cache-Control", "no-cache"}});
+    return true;
+  }
   for (const auto& a : web_assets()) {
     if (path == a.path) {
       r->reply(200, a.content_type, std::string(reinterpret_cast<const char*>(a.data), a.size),

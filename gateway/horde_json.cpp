@@ -157,6 +157,14 @@ bool get_string(const json& obj, const char* key, std::string& out, field_errors
   return true;
 }
 
+// True when `v` is a multiple of 64; otherwise false, with an error for `key`.
+bool multiple_of_64(int64_t v, const char* key, const std::string& prefix, field_errors& errors) {
+  if (v % 64 == 0)
+    return true;
+  errors[prefix + key] = "must be a multiple of 64";
+  return false;
+}
+
 // A feature this server cannot honour is an error when it is asked for, not when it is sent at its default.
 void refuse_if_set(const json& obj, const char* key, const std::string& prefix, field_errors& errors) {
   auto it = obj.find(key);
@@ -283,9 +291,10 @@ bool parse_generate(const json& body, generate_input& out, field_errors& errors)
   get_number(params, "cfg_scale", 0, 100, 5.0, cfg, errors, p);
   r.set_cfg_scale(static_cast<float>(cfg));
   int64_t v = 0;
-  if (get_int(params, "width", 64, 3072, 512, v, errors, p))
+  // AI Horde sizes are multiples of 64; horde-sdk workers refuse a pop with any other size.
+  if (get_int(params, "width", 64, 3072, 512, v, errors, p) && multiple_of_64(v, "width", p, errors))
     r.set_width(static_cast<uint32_t>(v));
-  if (get_int(params, "height", 64, 3072, 512, v, errors, p))
+  if (get_int(params, "height", 64, 3072, 512, v, errors, p) && multiple_of_64(v, "height", p, errors))
     r.set_height(static_cast<uint32_t>(v));
   if (get_int(params, "steps", 1, 500, 30, v, errors, p))
     r.set_steps(static_cast<uint32_t>(v));
@@ -456,7 +465,8 @@ json worker_json(const worker_summary& w, const v1::WorkerRecord* record, bool o
   }
   out["models"] = models;
   out["max_pixels"] = record ? record->registration().max_pixels() : 0;
-  out["megapixelsteps_generated"] = record ? record->megapixel_steps_done() : 0;
+  // An integer, as AI Horde sends it (horde-sdk refuses a fraction here).
+  out["megapixelsteps_generated"] = record ? std::llround(record->megapixel_steps_done()) : 0;
   bool img2img = false;
   if (record)
     for (const auto& f : record->registration().features())

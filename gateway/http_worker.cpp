@@ -36,6 +36,28 @@ void serve(self_ptr self) {
   }
 }
 
+// Whether two registrations offer the same models (in any order): a worker that loads another model pops
+// with another list, often of the same length.
+bool same_models(const v1::WorkerRegistration& a, const v1::WorkerRegistration& b) {
+  std::set<std::string> left;
+  std::set<std::string> right;
+  for (const auto& m : a.models())
+    left.insert(m.name());
+  for (const auto& m : b.models())
+    right.insert(m.name());
+  return left == right;
+}
+
+void remember(std::set<uuid>& ids, std::deque<uuid>& order, const uuid& id) {
+  if (!ids.insert(id).second)
+    return;
+  order.push_back(id);
+  if (order.size() > 4096) {
+    ids.erase(order.front());
+    order.pop_front();
+  }
+}
+
 void give_back(self_ptr self, uint64_t assignment, errc code, const std::string& why) {
   auto& st = self->state;
   self->send(st.options.scheduler, fault_atom::value, st.worker_id, assignment, make_error(code, why));
@@ -53,7 +75,7 @@ http_worker_actor::behavior_type http_worker_fn(self_ptr self, http_worker_optio
         auto& st = self->state;
         int64_t now = st.options.now();
         st.last_pop_ms = now;
-        bool changed = st.worker_id != 0 && reg.value.models().size() != st.registration.models().size();
+        bool changed = st.worker_id != 0 && !same_models(reg.value, st.registration);
         st.registration = reg.value;
         if (st.worker_id == 0 && !st.joining) {
           st.joining = true;
@@ -85,16 +107,14 @@ http_worker_actor::behavior_type http_worker_fn(self_ptr self, http_worker_optio
         if (st.submitted.count(image) != 0)
           return make_error(errc::already_exists, "this image was submitted already");
         auto it = st.out.find(image);
-        if (it == st.out.end())
+        if (it == st.out.end()) {
+          if (st.expired.count(image) != 0)
+            return make_error(errc::deadline_exceeded, "this image was not submitted in time");
           return make_error(errc::not_found, "no such job for this worker");
+        }
         auto spec = std::move(it->second.spec);
         st.out.erase(it);
-        st.submitted.insert(image);
-        st.submitted_order.push_back(image);
-        if (st.submitted_order.size() > 4096) {
-          st.submitted.erase(st.submitted_order.front());
-          st.submitted_order.pop_front();
-        }
+        remember(st.submitted, st.submitted_order, image);
         if (result.value.image().empty()) {
           give_back(self, spec.assignment_id(), errc::generation_failed, "the worker reported a fault");
           return int64_t{0};
@@ -109,6 +129,9 @@ http_worker_actor::behavior_type http_worker_fn(self_ptr self, http_worker_optio
         return spec.value_mk();
       },
       [self](run_atom, pb<v1::TaskSpec>& spec) {
+        // A task sent before the scheduler saw this worker leave: the leave already put it back in the queue.
+        if (self->state.worker_id == 0 && !self->state.joining)
+          return;
         self->state.pushed.emplace_back(std::move(spec.value), self->state.options.now());
         serve(self);
       },
@@ -136,6 +159,16 @@ http_worker_actor::behavior_type http_worker_fn(self_ptr self, http_worker_optio
         }
         // Tasks nobody popped, and popped tasks past their deadline, run elsewhere.
         auto limit = st.options.unpopped_limit.count();
+        if (!st.pushed.empty() && now - st.pushed.front().second > limit && st.pops.empty() &&
+            st.out.empty() && st.worker_id != 0) {
+          // The worker stopped popping and holds nothing: it leaves, so the scheduler stops handing it tasks
+          // (each would wait here in vain, then come back as a fault that bars this worker from it), and
+          // joins again on its next pop. Its tasks go back to the queue and may come back to it.
+          log::info("http_worker_idle").kv("worker", st.worker_id).kv("tasks", st.pushed.size());
+          self->send(st.options.scheduler, leave_atom::value, st.worker_id);
+          st.worker_id = 0;
+          st.pushed.clear();
+        }
         while (!st.pushed.empty() && now - st.pushed.front().second > limit) {
           give_back(self, st.pushed.front().first.assignment_id(), errc::unavailable,
                     "the worker stopped popping");
@@ -148,6 +181,7 @@ http_worker_actor::behavior_type http_worker_fn(self_ptr self, http_worker_optio
                 .kv("assignment", it->second.spec.assignment_id());
             give_back(self, it->second.spec.assignment_id(), errc::deadline_exceeded,
                       "the worker did not submit in time");
+            remember(st.expired, st.expired_order, it->first);
             it = st.out.erase(it);
           } else {
             ++it;

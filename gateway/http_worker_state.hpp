@@ -27,6 +27,8 @@ struct http_worker_state {
   std::map<uuid, popped> out;                           // by image id
   std::set<uuid> submitted;                             // recent image ids already submitted
   std::deque<uuid> submitted_order;
+  std::set<uuid> expired;  // recent image ids handed back because their deadline passed
+  std::deque<uuid> expired_order;
   std::deque<waiting_pop> pops;
   int64_t last_pop_ms = 0;
   static inline const char* name = "crowdiff.http_worker";

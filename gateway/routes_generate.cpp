@@ -27,34 +27,49 @@ std::optional<uuid> job_id_or_404(const std::string& text, const reply_ptr& r) {
   return id;
 }
 
-// The full status: the lite fields, `shared`, and every delivered image (fetched one after another).
-void reply_full_status(gateway_context& ctx, const uuid& job, v1::JobStatus st, bool inline_images,
-                       const reply_ptr& r) {
-  auto body = std::make_shared<json>(check_json(st, wall_ms()));
-  (*body)["shared"] = false;
-  (*body)["generations"] = json::array();
-  auto pending = std::make_shared<std::vector<uint32_t>>();
-  for (int i = 0; i < st.images_size(); ++i)
-    if (st.images(i).state() == v1::IMAGE_DONE)
-      pending->push_back(static_cast<uint32_t>(i));
-  auto next = std::make_shared<std::function<void(size_t)>>();
-  *next = [&ctx, job, inline_images, r, body, pending, next](size_t k) {
-    if (k == pending->size()) {
-      reply_json(r, 200, *body);
+// The full status: the lite fields, `shared`, and every delivered image, fetched one after another. The
+// fetch in flight owns the gathering (no cycle: it is freed with the last reply).
+struct full_status : std::enable_shared_from_this<full_status> {
+  full_status(gateway_context& c, const uuid& j, bool inline_imgs, reply_ptr rp)
+      : ctx(c), job(j), inline_images(inline_imgs), r(std::move(rp)) {}
+
+  void next() {
+    if (done == pending.size()) {
+      reply_json(r, 200, body);
       return;
     }
-    uint32_t index = (*pending)[k];
+    uint32_t index = pending[done++];
     ask(
         *ctx.system, ctx.core.broker, ask_timeout,
-        [&ctx, job, inline_images, r, body, next, k, index](pb<v1::GenerationResult>& res) {
-          std::string img = inline_images ? base64(res.value.image()) : image_url(ctx, job, index);
-          (*body)["generations"].push_back(generation_json(res.value, job, std::move(img)));
-          (*next)(k + 1);
+        [self = shared_from_this(), index](pb<v1::GenerationResult>& res) {
+          std::string img =
+              self->inline_images ? base64(res.value.image()) : image_url(self->ctx, self->job, index);
+          self->body["generations"].push_back(generation_json(res.value, self->job, std::move(img)));
+          self->next();
         },
-        [next, k](const status&) { (*next)(k + 1); },  // an expired image is left out, as AI Horde does
-        fetch_atom::value, job, index);
-  };
-  (*next)(0);
+        // An expired image is left out, as AI Horde does.
+        [self = shared_from_this()](const status&) { self->next(); }, fetch_atom::value, job, index);
+  }
+
+  gateway_context& ctx;
+  uuid job;
+  bool inline_images;
+  reply_ptr r;
+  json body;
+  std::vector<uint32_t> pending;
+  size_t done = 0;
+};
+
+void reply_full_status(gateway_context& ctx, const uuid& job, v1::JobStatus st, bool inline_images,
+                       const reply_ptr& r) {
+  auto gather = std::make_shared<full_status>(ctx, job, inline_images, r);
+  gather->body = check_json(st, wall_ms());
+  gather->body["shared"] = false;
+  gather->body["generations"] = json::array();
+  for (int i = 0; i < st.images_size(); ++i)
+    if (st.images(i).state() == v1::IMAGE_DONE)
+      gather->pending.push_back(static_cast<uint32_t>(i));
+  gather->next();
 }
 
 void with_request_flags(gateway_context& ctx, const uuid& job, std::function<void(bool inline_images)> then) {
@@ -78,9 +93,10 @@ void stream_events(gateway_context& ctx, const uuid& job, const reply_ptr& r) {
   r->start_stream("text/event-stream");
   auto broker = ctx.core.broker;
   auto* ctxp = &ctx;
-  ctx.system->spawn([broker, job, r, ctxp](caf::event_based_actor* self) -> caf::behavior {
+  // The job goes in as a spawn argument, not a capture: see ask() in actor_bridge.hpp.
+  auto streamer = [broker, r, ctxp](caf::event_based_actor* self, uuid id) -> caf::behavior {
     auto terminal = [](v1::JobState s) { return s == v1::DONE || s == v1::FAILED || s == v1::CANCELLED; };
-    self->request(broker, ask_timeout, subscribe_atom::value, job, caf::actor_cast<caf::actor>(self))
+    self->request(broker, ask_timeout, subscribe_atom::value, id, caf::actor_cast<caf::actor>(self))
         .then(
             [self, r, terminal](pb<v1::JobStatus>& st) {
               r->send(sse("state", check_json(st.value, wall_ms())));
@@ -95,7 +111,7 @@ void stream_events(gateway_context& ctx, const uuid& job, const reply_ptr& r) {
               self->quit();
             });
     return {
-        [self, r, terminal, job](event_atom, pb<v1::JobEvent>& ev) {
+        [self, r, terminal, id](event_atom, pb<v1::JobEvent>& ev) {
           const auto& e = ev.value;
           json data = check_json(e.status(), wall_ms());
           const char* name = "state";
@@ -107,7 +123,7 @@ void stream_events(gateway_context& ctx, const uuid& job, const reply_ptr& r) {
           } else if (e.kind() == v1::JobEvent::IMAGE) {
             name = "image";
             data["image"] = e.image_index();
-            data["id"] = image_id(job, e.image_index()).to_string();
+            data["id"] = image_id(id, e.image_index()).to_string();
           }
           if (!r->send(sse(name, data))) {
             self->quit();
@@ -118,8 +134,8 @@ void stream_events(gateway_context& ctx, const uuid& job, const reply_ptr& r) {
             self->quit();
           }
         },
-        [self, r, ctxp, job](image_atom, pb<v1::GenerationResult>& res) {
-          json data = generation_json(res.value, job, image_url(*ctxp, job, res.value.image_index()));
+        [self, r, ctxp, id](image_atom, pb<v1::GenerationResult>& res) {
+          json data = generation_json(res.value, id, image_url(*ctxp, id, res.value.image_index()));
           if (!r->send(sse("generation", data)))
             self->quit();
         },
@@ -130,18 +146,19 @@ void stream_events(gateway_context& ctx, const uuid& job, const reply_ptr& r) {
                 self->quit();
             },
     };
-  });
+  };
+  ctx.system->spawn(streamer, job);
 }
 
 // Webhooks: the job's owner asked to be told as images arrive and when it ends.
 void watch_for_webhook(gateway_context& ctx, const uuid& job, const std::string& url) {
   auto broker = ctx.core.broker;
   auto* ctxp = &ctx;
-  ctx.system->spawn([broker, job, url, ctxp](caf::event_based_actor* self) -> caf::behavior {
-    self->request(broker, ask_timeout, subscribe_atom::value, job, caf::actor_cast<caf::actor>(self))
+  auto watcher = [broker, url, ctxp](caf::event_based_actor* self, uuid id) -> caf::behavior {
+    self->request(broker, ask_timeout, subscribe_atom::value, id, caf::actor_cast<caf::actor>(self))
         .then([](pb<v1::JobStatus>&) {}, [self](const caf::error&) { self->quit(); });
     return {
-        [self, job, url, ctxp](event_atom, pb<v1::JobEvent>& ev) {
+        [self, id, url, ctxp](event_atom, pb<v1::JobEvent>& ev) {
           const auto& e = ev.value;
           bool terminal = e.status().state() == v1::DONE || e.status().state() == v1::FAILED ||
                           e.status().state() == v1::CANCELLED;
@@ -150,12 +167,12 @@ void watch_for_webhook(gateway_context& ctx, const uuid& job, const std::string&
           if (e.kind() == v1::JobEvent::STATE && !terminal)
             return;
           json body;
-          body["request_id"] = job.to_string();
+          body["request_id"] = id.to_string();
           body["event"] = e.kind() == v1::JobEvent::IMAGE ? "image" : "done";
           body["status"] = check_json(e.status(), wall_ms());
           if (e.kind() == v1::JobEvent::IMAGE) {
-            body["id"] = image_id(job, e.image_index()).to_string();
-            body["img"] = image_url(*ctxp, job, e.image_index());
+            body["id"] = image_id(id, e.image_index()).to_string();
+            body["img"] = image_url(*ctxp, id, e.image_index());
           }
           ctxp->webhooks->send(url, body.dump());
           if (terminal)
@@ -163,7 +180,8 @@ void watch_for_webhook(gateway_context& ctx, const uuid& job, const std::string&
         },
         [](image_atom, pb<v1::GenerationResult>&) {},
     };
-  });
+  };
+  ctx.system->spawn(watcher, job);
 }
 
 void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r) {

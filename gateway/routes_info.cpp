@@ -1,5 +1,9 @@
-// Status, models, performance, statistics, users, kudos transfers, the test-user endpoint and Swagger.
+// Status, models, performance, statistics, users (one, or a page sorted by kudos or age), kudos transfers,
+// the test-user endpoint and Swagger.
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -14,33 +18,33 @@
 namespace crowdiff::gateway {
 namespace {
 
-json user_json(gateway_context& ctx, const v1::UserRecord& u) {
+// What a user's workers have done, summed from the workers table.
+struct worker_totals {
+  json ids = json::array();
+  double megapixel_steps = 0;
+  uint64_t images = 0;
+};
+
+// Every owner's worker totals, from one scan of the workers table.
+std::map<uint64_t, worker_totals> totals_by_owner(persistence::read_txn& txn) {
+  std::map<uint64_t, worker_totals> out;
+  (void)persistence::worker_table::scan(txn, [&](v1::WorkerRecord& w) {
+    auto& t = out[w.registration().owner_user_id()];
+    t.ids.push_back(std::to_string(w.id()));
+    t.megapixel_steps += w.megapixel_steps_done();
+    t.images += w.images_done();
+    return true;
+  });
+  return out;
+}
+
+// An AI Horde UserDetails object.
+json user_json(const v1::UserRecord& u, const v1::Balance& b, const worker_totals& w) {
   json out;
   out["username"] = u.name() + "#" + std::to_string(u.id());
   out["id"] = u.id();
-  int64_t balance = 0;
-  int64_t earned = 0;
-  int64_t spent = 0;
-  json worker_ids = json::array();
-  double contributed_mps = 0;
-  uint64_t fulfilled = 0;
-  if (auto txn = ctx.store->read(); txn) {
-    if (auto b = persistence::ledger_book::balance(**txn, u.id()); b) {
-      balance = b->balance_mk();
-      earned = b->earned_mk();
-      spent = b->spent_mk();
-    }
-    (void)persistence::worker_table::scan(**txn, [&](v1::WorkerRecord& w) {
-      if (w.registration().owner_user_id() == u.id()) {
-        worker_ids.push_back(std::to_string(w.id()));
-        contributed_mps += w.megapixel_steps_done();
-        fulfilled += w.images_done();
-      }
-      return true;
-    });
-  }
-  out["kudos"] = static_cast<double>(balance) / 1000.0;
-  out["kudos_details"] = {{"accumulated", static_cast<double>(earned) / 1000.0},
+  out["kudos"] = static_cast<double>(b.balance_mk()) / 1000.0;
+  out["kudos_details"] = {{"accumulated", static_cast<double>(b.earned_mk()) / 1000.0},
                           {"gifted", 0},
                           {"donated", 0},
                           {"admin", 0},
@@ -48,10 +52,10 @@ json user_json(gateway_context& ctx, const v1::UserRecord& u) {
                           {"recurring", 0},
                           {"awarded", 0}};
   out["records"] = {{"usage", {{"megapixelsteps", 0}, {"tokens", 0}}},
-                    {"contribution", {{"megapixelsteps", contributed_mps}, {"tokens", 0}}},
-                    {"fulfillment", {{"image", fulfilled}, {"text", 0}, {"interrogation", 0}}},
+                    {"contribution", {{"megapixelsteps", w.megapixel_steps}, {"tokens", 0}}},
+                    {"fulfillment", {{"image", w.images}, {"text", 0}, {"interrogation", 0}}},
                     {"request", {{"image", 0}, {"text", 0}, {"interrogation", 0}}}};
-  out["kudos_spent"] = static_cast<double>(spent) / 1000.0;
+  out["kudos_spent"] = static_cast<double>(b.spent_mk()) / 1000.0;
   out["concurrency"] = u.max_concurrent_jobs() != 0 ? u.max_concurrent_jobs() : 30;
   out["worker_invited"] = 0;
   out["moderator"] = u.admin();
@@ -60,10 +64,99 @@ json user_json(gateway_context& ctx, const v1::UserRecord& u) {
   out["pseudonymous"] = false;
   out["service"] = false;
   out["deleted"] = false;
-  out["worker_count"] = worker_ids.size();
-  out["worker_ids"] = worker_ids;
+  out["worker_count"] = w.ids.size();
+  out["worker_ids"] = w.ids;
   out["account_age"] = std::max<int64_t>(0, (wall_ms() - u.created_ms()) / 1000);
   return out;
+}
+
+// One user's details; a store that cannot be read shows a zero balance and no workers.
+json user_json(gateway_context& ctx, const v1::UserRecord& u) {
+  v1::Balance balance;
+  worker_totals workers;
+  if (auto txn = ctx.store->read(); txn) {
+    if (auto b = persistence::ledger_book::balance(**txn, u.id()); b)
+      balance = *b;
+    auto totals = totals_by_owner(**txn);
+    if (auto it = totals.find(u.id()); it != totals.end())
+      workers = std::move(it->second);
+  }
+  return user_json(u, balance, workers);
+}
+
+inline constexpr size_t users_per_page = 25;  // as AI Horde
+
+// GET /v2/users?sort=kudos|age&page=N: every user, richest (or oldest) first, 25 a page; a page past the end
+// is an empty list.
+void list_users(gateway_context& ctx, http_request& req, const reply_ptr& r) {
+  field_errors errors;
+  std::string sort = req.query.count("sort") != 0 ? req.query["sort"] : "kudos";
+  if (sort != "kudos" && sort != "age")
+    errors["sort"] = "must be kudos or age";
+  uint64_t page = 1;
+  if (auto it = req.query.find("page"); it != req.query.end()) {
+    const auto& text = it->second;
+    bool digits =
+        !text.empty() && text.size() <= 9 && text.find_first_not_of("0123456789") == std::string::npos;
+    page = digits ? std::stoull(text) : 0;
+    if (page == 0)
+      errors["page"] = "must be a whole number from 1 to 999999999";
+  }
+  if (!errors.empty()) {
+    reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
+    return;
+  }
+  auto txn = ctx.store->read();
+  if (!txn) {
+    reply_status_error(r, txn.error());
+    return;
+  }
+  // Only (balance, id) per user is held; records are read again for the page shown.
+  struct entry {
+    int64_t balance_mk;
+    uint64_t id;
+  };
+  std::vector<entry> all;
+  status failed;
+  auto scanned = persistence::user_table::scan(**txn, [&](v1::UserRecord& u) {
+    int64_t balance = 0;
+    if (sort == "kudos") {
+      auto b = persistence::ledger_book::balance(**txn, u.id());
+      if (!b) {
+        failed = b.error();
+        return false;
+      }
+      balance = b->balance_mk();
+    }
+    all.push_back({balance, u.id()});
+    return true;
+  });
+  if (!scanned || !failed) {
+    reply_status_error(r, !scanned ? scanned : failed);
+    return;
+  }
+  uint64_t first = (page - 1) * users_per_page;
+  if (first >= all.size()) {
+    reply_json(r, 200, json::array());
+    return;
+  }
+  auto last = std::min<uint64_t>(all.size(), first + users_per_page);
+  auto before = [](const entry& a, const entry& b) {
+    return a.balance_mk != b.balance_mk ? a.balance_mk > b.balance_mk : a.id < b.id;
+  };
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(last), all.end(), before);
+  auto totals = totals_by_owner(**txn);
+  static const worker_totals none;
+  json out = json::array();
+  for (uint64_t i = first; i < last; ++i) {
+    auto u = persistence::user_table::get(**txn, all[i].id);
+    if (!u || !u->has_value())
+      continue;
+    auto b = persistence::ledger_book::balance(**txn, all[i].id);
+    auto it = totals.find(all[i].id);
+    out.push_back(user_json(**u, b ? *b : v1::Balance{}, it != totals.end() ? it->second : none));
+  }
+  reply_json(r, 200, out);
 }
 
 // "alias#id", or a bare id or name, to a user.
@@ -237,6 +330,10 @@ bool route_info(gateway_context& ctx, http_request& req, const reply_ptr& r) {
                           {"total", window(t.total_images, t.total_ps)}});
         },
         [r](const status& s) { reply_status_error(r, s); }, stats_atom::value);
+    return true;
+  }
+  if (family == "users" && seg.size() == 3 && req.method == "GET") {
+    list_users(ctx, req, r);
     return true;
   }
   if (family == "users" && seg.size() == 4 && req.method == "GET") {

@@ -120,6 +120,11 @@ bool registration_from_pop(const json& body, uint64_t owner, v1::WorkerRegistrat
   return errors.empty();
 }
 
+// AI Horde's words: workers (reGen) match "Processing Job with ID" and "does not exist" to drop the job.
+std::string unknown_job_message(const uuid& image) {
+  return "Processing Job with ID " + image.to_string() + " does not exist.";
+}
+
 json pop_reply_json(gateway_context& ctx, const v1::TaskSpec& t) {
   auto job = *uuid::from_bytes(t.job_id());
   auto image = image_id(job, t.image_index());
@@ -164,6 +169,17 @@ json pop_reply_json(gateway_context& ctx, const v1::TaskSpec& t) {
   return out;
 }
 
+// The worker's id when its owner has put it in maintenance.
+std::optional<uint64_t> in_maintenance(gateway_context& ctx, uint64_t owner, const std::string& name) {
+  auto txn = ctx.store->read();
+  if (!txn)
+    return std::nullopt;
+  auto rec = persistence::worker_table::find(**txn, owner, name);
+  if (!rec || !rec->has_value() || !(*rec)->maintenance())
+    return std::nullopt;
+  return (*rec)->id();
+}
+
 http_worker_actor worker_for(gateway_context& ctx, uint64_t owner, const std::string& name) {
   std::lock_guard lock{ctx.workers_mutex};
   auto key = std::make_pair(owner, name);
@@ -202,8 +218,18 @@ void pop(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   uint64_t owner = who->user_id;
   ask(
       *ctx.system, worker, ask_timeout,
-      [&ctx, r, worker, owner](std::vector<pb<v1::TaskSpec>>& tasks) {
+      [&ctx, r, worker, owner, name = reg.name()](std::vector<pb<v1::TaskSpec>>& tasks) {
         if (tasks.empty()) {
+          // A worker in maintenance still gets its owner's own jobs; with none, it is told why it gets
+          // nothing (reGen looks for "maintenance mode").
+          if (auto id = in_maintenance(ctx, owner, name)) {
+            reply_error(r, 403,
+                        "Worker " + name + " (" + std::to_string(*id) +
+                            ") is in maintenance mode; its owner ends it with PUT /api/v2/workers/" +
+                            std::to_string(*id) + " {\"maintenance\": false}",
+                        "WorkerMaintenance");
+            return;
+          }
           reply_json(r, 200,
                      json{{"id", nullptr},
                           {"ids", json::array()},
@@ -253,13 +279,16 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   if (state != "ok" && state != "censored" && state != "faulted" && state != "csam")
     errors["state"] = "must be ok, censored, faulted or csam";
   uint64_t seed = 0;
-  if (body.is_object() && body.contains("seed")) {
-    if (body["seed"].is_number_unsigned())
-      seed = body["seed"].get<uint64_t>();
-    else if (body["seed"].is_string())
-      seed = seed_from_text(body["seed"].get<std::string>());
+  if (body.is_object() && body.contains("seed") && !body["seed"].is_null()) {
+    const auto& s = body["seed"];
+    if (s.is_number_unsigned())
+      seed = s.get<uint64_t>();
+    else if (s.is_string())
+      seed = seed_from_text(s.get<std::string>());
+    else if (s.is_number_integer() && state == "faulted")
+      seed = 0;  // the legacy worker reports a fault with seed -1
     else
-      errors["seed"] = "must be a number";
+      errors["seed"] = s.is_number_integer() ? "must not be negative" : "must be a number";
   }
   std::string generation;
   if (body.is_object() && body.contains("generation") && !body["generation"].is_null()) {
@@ -277,7 +306,7 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     std::lock_guard lock{ctx.handed_mutex};
     auto it = ctx.handed.find(*image);
     if (it == ctx.handed.end()) {
-      reply_error(r, 404, "no job with this id is out for a worker", "InvalidJobID");
+      reply_error(r, 404, unknown_job_message(*image), "InvalidJobID");
       return;
     }
     where = it->second;
@@ -317,11 +346,17 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
         // The hand-out record stays (it ages out), so a second submit is told it is a duplicate.
         reply_json(r, 200, json{{"reward", static_cast<double>(reward_mk) / 1000.0}});
       },
-      [r](const status& s) {
+      [r, image = *image](const status& s) {
         if (s.code() == errc::already_exists)
-          reply_error(r, 400, "this job was submitted already", "DuplicateGen");
+          reply_error(r, 400, "Processing Generation with ID " + image.to_string() + " already submitted.",
+                      "DuplicateGen");
         else if (s.code() == errc::not_found)
-          reply_error(r, 404, "no job with this id is out for a worker", "InvalidJobID");
+          reply_error(r, 404, unknown_job_message(image), "InvalidJobID");
+        else if (s.code() == errc::deadline_exceeded)
+          reply_error(r, 400,
+                      "Processing Generation with ID " + image.to_string() +
+                          " took too long to process and has been aborted! Please check your worker speed.",
+                      "AbortedGen");
         else
           reply_status_error(r, s);
       },
@@ -461,6 +496,21 @@ bool route_workers(gateway_context& ctx, http_request& req, const reply_ptr& r) 
     return false;
   if (seg.size() == 3 && req.method == "GET") {
     list_workers(ctx, r, std::nullopt);
+    return true;
+  }
+  if (seg.size() == 5 && seg[3] == "name" && req.method == "GET") {
+    // Names are unique per owner; when several owners use one, an online worker is shown first.
+    std::optional<uint64_t> found;
+    if (auto txn = ctx.store->read(); txn)
+      (void)persistence::worker_table::scan(**txn, [&](v1::WorkerRecord& w) {
+        if (w.registration().name() == seg[4] && (!found || w.online()))
+          found = w.id();
+        return true;
+      });
+    if (!found)
+      reply_error(r, 404, "no worker is called '" + seg[4] + "'", "WorkerNotFound");
+    else
+      list_workers(ctx, r, *found);
     return true;
   }
   if (seg.size() == 4) {

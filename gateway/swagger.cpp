@@ -106,6 +106,11 @@ std::string swagger_document(const std::string& public_url) {
       op("One worker", "workers", false, {path_id("worker id")}, ok("WorkerDetails"));
   p["/v2/workers/{id}"]["put"] = op("The owner changes maintenance or info", "workers", true,
                                     {path_id("worker id"), body_of("ModifyWorkerInput")}, ok("ModifyWorker"));
+  p["/v2/users"]["get"] =
+      op("Users by kudos (a leaderboard) or by age, 25 a page", "users", false,
+         {json{{"name", "sort"}, {"in", "query"}, {"type", "string"}, {"enum", {"kudos", "age"}}},
+          json{{"name", "page"}, {"in", "query"}, {"type", "integer"}}},
+         ok("UserList"));
   p["/v2/users/{id}"]["get"] =
       op("A user by id or alias#id", "users", false, {path_id("user id")}, ok("UserDetails"));
   p["/v2/find_user"]["get"] = op("The user an API key belongs to", "users", true, {}, ok("UserDetails"));
@@ -220,6 +225,7 @@ std::string swagger_document(const std::string& public_url) {
                              {"kudos", type("number")},
                              {"concurrency", type("integer")},
                              {"worker_count", type("integer")}});
+  d["UserList"] = {{"type", "array"}, {"items", {{"$ref", "#/definitions/UserDetails"}}}};
   d["KudosTransferInput"] = object({{"username", type("string")}, {"amount", type("number")}}, {"username"});
   d["KudosTransferred"] = object({{"transferred", type("number")}});
   json window = object({{"images", type("integer")}, {"ps", type("number")}});

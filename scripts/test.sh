@@ -14,3 +14,11 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCROWDIFF_SANITIZE=O
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure --timeout 1200 -LE gpu
+
+# -- The web page in headless Chromium against the normal build (tests/browser/README.md; screenshots and the
+# -- core's log in build/browser-test/). Installs chromium from Debian and Playwright from PyPI into a venv.
+CROWDIFF_BUILD_DIR=build ./tests/browser/run.sh
+
+# -- The AI Horde conformance lane against the normal build (tests/conformance/README.md): horde-sdk from PyPI
+# -- in a venv, as clients and as workers, plus plain-HTTP checks of what the SDK does not check.
+CROWDIFF_BUILD_DIR=build ./tests/conformance/run.sh

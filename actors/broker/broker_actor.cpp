@@ -151,8 +151,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
                       rp.deliver(pb<v1::JobStatus>{std::move(*s)});
                     return;
                   }
-                  rp.deliver(
-                      pb<v1::JobStatus>{broker::make_status(it->second.record, it->second.live, &est)});
+                  rp.deliver(pb<v1::JobStatus>{active_status(it->second, &est)});
                 },
                 [rp](const caf::error& e) mutable { rp.deliver(e); });
         return rp;
