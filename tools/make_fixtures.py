@@ -657,6 +657,12 @@ def make_model_fixtures(out, family, vocab_folder, used_tokens):
             put('unet_output_t%g' % t, unet(latent, torch.tensor([t]), encoder_hidden_states=context).sample,
                 'UNet output (%s) at timestep %g' % (manifest['prediction'], t))
 
+        # Sides that do not halve evenly down the UNet (diffusers upsamples to the skip's size): 7 x 5.
+        odd = randn([1, 4, 7, 5], 13)
+        put('unet_input_odd', odd, 'latent whose sides are not multiples of the UNet downsampling factor')
+        put('unet_output_odd_t500', unet(odd, torch.tensor([500.0]), encoder_hidden_states=context).sample,
+            'UNet output (%s) at timestep 500 for unet_input_odd' % manifest['prediction'])
+
         put('vae_decode_input', latent, 'latent z (unscaled: the decoder input after / scaling_factor)')
         put('vae_decode_output', vae.decode(latent).sample, 'decoder output image, roughly [-1, 1]')
         image = torch.tanh(randn([1, 3, 16, 16], 12))

@@ -66,7 +66,7 @@ status validate_request(const stable_diffusion& model, const generation_request&
                std::to_string(request.steps));
   if (!std::isfinite(request.cfg_scale) || request.cfg_scale < 0)
     return bad("the guidance scale must be a finite number >= 0");
-  const int64_t multiple = model.size_multiple();
+  const int64_t multiple = model.size_step();
   for (const auto& [name, side] : {std::pair{"width", request.width}, std::pair{"height", request.height}}) {
     if (side <= 0 || side > max_side || side % multiple != 0)
       return bad(std::string(name) + " must be a multiple of " + std::to_string(multiple) + " from " +

@@ -38,7 +38,7 @@ struct sampling_conventions {
   static constexpr sampling_conventions k_diffusion() { return {false, false, false}; }
 };
 
-/// One image to generate. Sizes are in pixels; sides must be multiples of the model's size_multiple().
+/// One image to generate. Sizes are in pixels; sides must be multiples of the model's size_step() (8 for SD).
 struct generation_request {
   std::string prompt;           ///< The AI Horde's "prompt ### negative" form is split at the first "###".
   std::string negative_prompt;  ///< Joined to a "###" negative with ", " when both are given.
@@ -81,7 +81,7 @@ struct generation_hooks {
 
 /// Checks a request against a model without running anything. Errors: invalid_argument (steps outside
 /// 1..1000, a negative or non-finite guidance scale, sides not positive multiples of the model's
-/// size_multiple() or over 8192, a strength outside (0, 1], a clip skip leaving no layer), unsupported (a
+/// size_step() or over 8192, a strength outside (0, 1], a clip skip leaving no layer), unsupported (a
 /// sampler crowdiff does not run), failed_precondition (img2img on a model loaded without its encoder).
 status validate_request(const stable_diffusion& model, const generation_request& request);
 

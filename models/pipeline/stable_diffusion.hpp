@@ -51,8 +51,11 @@ class stable_diffusion {
   /// Absent when loaded without it.
   const std::optional<vae_encoder>& encoder() const { return encoder_; }
 
-  /// Image sides must be multiples of this: the VAE's factor times the UNet's (64 for SD).
-  int64_t size_multiple() const { return decoder_.upscale_factor() * unet_.size_multiple(); }
+  /// Image sides must be multiples of this: the VAE's factor (8 for SD), as in diffusers.
+  int64_t size_step() const { return decoder_.upscale_factor(); }
+  /// Sides that are multiples of this (64 for SD: the VAE's factor times the UNet's) run without crops in
+  /// the UNet; the sizes the models were trained at are.
+  int64_t size_multiple() const { return decoder_.upscale_factor() * unet_.native_multiple(); }
   /// Image pixels per latent pixel along a side (8 for SD).
   int64_t latent_factor() const { return decoder_.upscale_factor(); }
   /// Bytes of prepared weights this model holds.

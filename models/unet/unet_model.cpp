@@ -120,9 +120,8 @@ result<kernels::tensor> unet_model::operator()(kernels::backend& be, const kerne
     return status{errc::invalid_argument, "unet: input " + x.to_string() + " is not [N, " +
                                               std::to_string(config_.in_channels) + ", h, w]"};
   const int64_t n = x.size(0);
-  if (x.size(2) % size_multiple() != 0 || x.size(3) % size_multiple() != 0)
-    return status{errc::invalid_argument, "unet: latent " + x.to_string() + " is not divisible by " +
-                                              std::to_string(size_multiple())};
+  if (x.size(2) < 1 || x.size(3) < 1)
+    return status{errc::invalid_argument, "unet: latent " + x.to_string() + " is empty"};
   if (timesteps.size() != 1 && timesteps.size() != static_cast<size_t>(n))
     return status{errc::invalid_argument, "unet: " + std::to_string(timesteps.size()) +
                                               " timesteps for a batch of " + std::to_string(n)};
@@ -165,7 +164,17 @@ result<kernels::tensor> unet_model::operator()(kernels::backend& be, const kerne
     }
     if (lv.resample) {
       CROWDIFF_ASSIGN_OR_RETURN(h, be.upsample_nearest(h, 2));  // [N, C_i, 2 h_i, 2 w_i]
-      CROWDIFF_ASSIGN_OR_RETURN(h, (*lv.resample)(be, h));      // [N, C_i, 2 h_i, 2 w_i]
+      // A side the downsampler took from odd s to (s + 1) / 2 comes back one too long: drop the last row or
+      // column. That is exactly diffusers' interpolate(size=skip) (nearest index floor(i * n / (2n - 1))
+      // equals floor(i / 2) for every i < 2n - 1).
+      const kernels::tensor& skip = skips.back();
+      if (h.size(2) != skip.size(2)) {
+        CROWDIFF_ASSIGN_OR_RETURN(h, be.slice(h, 2, 0, skip.size(2)));  // [N, C_i, skip h, 2 w_i]
+      }
+      if (h.size(3) != skip.size(3)) {
+        CROWDIFF_ASSIGN_OR_RETURN(h, be.slice(h, 3, 0, skip.size(3)));  // [N, C_i, skip h, skip w]
+      }
+      CROWDIFF_ASSIGN_OR_RETURN(h, (*lv.resample)(be, h));  // [N, C_i, skip h, skip w]
     }
   }
 

@@ -27,13 +27,14 @@ class unet_model {
   /// named), unsupported for configurations outside SD 1.x/2.x (channels not divisible by heads or groups).
   static result<unet_model> load(weight_loader& loader, const unet_config& config);
 
-  /// x [N, in, h, w] (h and w divisible by 2^(levels-1)), timesteps: one per batch row or one for all
-  /// (fractional allowed), context [N, Lc, cross_attention_dim] -> [N, out, h, w].
+  /// x [N, in, h, w] (any h and w; sides divisible by native_multiple() need no cropping), timesteps: one per
+  /// batch row or one for all (fractional allowed), context [N, Lc, cross_attention_dim] -> [N, out, h, w].
   result<kernels::tensor> operator()(kernels::backend& be, const kernels::tensor& x,
                                      std::span<const double> timesteps, const kernels::tensor& context) const;
 
-  /// The factor by which h and w must be divisible.
-  int64_t size_multiple() const { return int64_t{1} << (levels_.size() - 1); }
+  /// The factor by which h and w are divided at the bottom of the UNet: other sides are upsampled to their
+  /// skip's size on the way up (as diffusers does), at the cost of a crop.
+  int64_t native_multiple() const { return int64_t{1} << (levels_.size() - 1); }
 
  private:
   struct level {

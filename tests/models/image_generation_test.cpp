@@ -169,6 +169,26 @@ BOOST_AUTO_TEST_CASE(img2img_from_an_image) {
   BOOST_TEST(*out->parameters.denoising_strength == 0.5);
 }
 
+// Sides that are multiples of the VAE's factor but not of the native multiple (SD: 8 but not 64, e.g.
+// 520 x 776) generate images of exactly that size, from text and from an image.
+BOOST_AUTO_TEST_CASE(sides_off_the_native_grid_generate) {
+  auto tiny = load(t::tiny_cases().front());
+  generation_request request = fixture_request(tiny.manifest, tiny.manifest["runs"][0]);
+  request.width = 14;  // latent 7: not a multiple of the tiny UNet's 2
+  request.height = 10;
+  auto out = generate_image(*tiny.model, {"tiny", "00"}, request);
+  BOOST_REQUIRE_MESSAGE(out, out.to_status().to_string());
+  BOOST_TEST(out->image.width == 14);
+  BOOST_TEST(out->image.height == 10);
+  BOOST_TEST(out->image.pixels.size() == size_t{14 * 10 * 3});
+  request.source = rgb_image{20, 12, std::vector<uint8_t>(20 * 12 * 3, 128)};
+  request.denoising_strength = 0.5;
+  auto img2img = generate_image(*tiny.model, {"tiny", "00"}, request);
+  BOOST_REQUIRE_MESSAGE(img2img, img2img.to_status().to_string());
+  BOOST_TEST(img2img->image.width == 14);
+  BOOST_TEST(img2img->image.height == 10);
+}
+
 BOOST_AUTO_TEST_CASE(long_prompts_are_chunked) {
   for (const auto& c : t::tiny_cases()) {
     auto tiny = load(c);
@@ -296,6 +316,7 @@ BOOST_AUTO_TEST_CASE(the_bf16_path_stays_close) {
 BOOST_AUTO_TEST_CASE(rejects_bad_requests) {
   auto tiny = load(t::tiny_cases().front());
   const generation_request good = fixture_request(tiny.manifest, tiny.manifest["runs"][0]);
+  BOOST_TEST(tiny.model->size_step() == 2);
   BOOST_TEST(tiny.model->size_multiple() == 4);
   const auto code = [&](auto change) {
     generation_request r = good;
@@ -303,7 +324,8 @@ BOOST_AUTO_TEST_CASE(rejects_bad_requests) {
     return validate_request(*tiny.model, r).code();
   };
   BOOST_TEST(code([](auto&) {}) == errc::ok);
-  BOOST_TEST(code([](auto& r) { r.width = 18; }) == errc::invalid_argument);
+  BOOST_TEST(code([](auto& r) { r.width = 17; }) == errc::invalid_argument);
+  BOOST_TEST(code([](auto& r) { r.width = 18; }) == errc::ok);  // a step, not a native multiple
   BOOST_TEST(code([](auto& r) { r.height = 0; }) == errc::invalid_argument);
   BOOST_TEST(code([](auto& r) { r.steps = 0; }) == errc::invalid_argument);
   BOOST_TEST(code([](auto& r) { r.cfg_scale = std::nan(""); }) == errc::invalid_argument);
