@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The GPU check of the CUDA backend, sized for a short loan of a GPU machine (about 8 minutes on an H100):
-# prints the card, runs the CUDA tests (kernels/cuda against the reference backend) and the GPU benchmark
-# (benchmarks/gpu_throughput: our kernels against PyTorch + diffusers on the same card), and writes the log
-# and the benchmark's JSON line under $OUT when that is set.
+# prints the card, runs the CUDA tests (kernels/cuda against the reference backend; the models' UNet step and
+# a short job on the CUDA backend against the CPU backend) and the GPU benchmark (benchmarks/gpu_throughput:
+# our kernels and UNet step against PyTorch + diffusers on the same card), and writes the log and the
+# benchmark's JSON line under $OUT when that is set.
 #
-#   scripts/gpu-check.sh --prepare   on a development machine (no GPU needed): builds the two programs for
+#   scripts/gpu-check.sh --prepare   on a development machine (no GPU needed): builds the programs for
 #                                    sm_80..sm_90 into build-gpu/bundle with the libraries they need that a
 #                                    GPU machine may lack (Boost.Test), plus the diffusers wheel. Carry
 #                                    build-gpu/bundle to the GPU machine.
@@ -25,11 +26,12 @@ prepare() {
   set -e
   cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCROWDIFF_CUDA=ON \
     -DCMAKE_CUDA_ARCHITECTURES="80;86;89;90"
-  cmake --build build-gpu -j"$(nproc)" --target test_kernels_cuda test_kernels_cuda_emulated gpu_throughput
+  cmake --build build-gpu -j"$(nproc)" --target test_kernels_cuda test_kernels_cuda_emulated test_models_cuda \
+    gpu_throughput
   rm -rf "$bundle"
   mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/wheels"
   cp build-gpu/tests/kernels/cuda/test_kernels_cuda build-gpu/tests/kernels/cuda/test_kernels_cuda_emulated \
-    build-gpu/benchmarks/gpu_throughput/gpu_throughput "$bundle/bin/"
+    build-gpu/tests/models/cuda/test_models_cuda build-gpu/benchmarks/gpu_throughput/gpu_throughput "$bundle/bin/"
   strip "$bundle"/bin/*
   cp benchmarks/gpu_throughput/baseline.py "$bundle/"
   # Libraries a GPU machine's image may not have: everything but the C/C++ runtime and CUDA's own.
@@ -67,11 +69,13 @@ if [ -x "$bundle/bin/test_kernels_cuda" ]; then
 else
   echo "== building (no bundle at $bundle)"
   cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCROWDIFF_CUDA=ON || exit 1
-  cmake --build build-gpu -j16 --target test_kernels_cuda test_kernels_cuda_emulated gpu_throughput || exit 1
+  cmake --build build-gpu -j16 --target test_kernels_cuda test_kernels_cuda_emulated test_models_cuda \
+    gpu_throughput || exit 1
   bin=$root/build-gpu/bin-links
   mkdir -p "$bin"
   ln -sf "$root/build-gpu/tests/kernels/cuda/test_kernels_cuda" "$root/build-gpu/tests/kernels/cuda/test_kernels_cuda_emulated" \
-    "$root/build-gpu/benchmarks/gpu_throughput/gpu_throughput" "$bin/"
+    "$root/build-gpu/tests/models/cuda/test_models_cuda" "$root/build-gpu/benchmarks/gpu_throughput/gpu_throughput" \
+    "$bin/"
   script=$root/benchmarks/gpu_throughput/baseline.py
 fi
 
@@ -102,6 +106,10 @@ echo "== emulated kernels (host)"
 timeout 120 "$bin/test_kernels_cuda_emulated" --log_level=warning --report_level=short || failed=1
 echo "== CUDA tests"
 timeout 300 "$bin/test_kernels_cuda" --log_level=warning --report_level=detailed || failed=1
+echo "== models on the CUDA backend"
+# The tiny fixture models of this checkout (a bundle was built elsewhere).
+CROWDIFF_FIXTURES_DIR="$root/tests/fixtures" timeout 180 "$bin/test_models_cuda" --log_level=message \
+  --report_level=detailed || failed=1
 echo "== GPU benchmark"
 bench_log=/tmp/crowdiff-gpu-bench.txt
 timeout 420 "$bin/gpu_throughput" --python "$python" --baseline-script "$script" | tee "$bench_log" || failed=1

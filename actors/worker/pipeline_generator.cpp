@@ -7,6 +7,10 @@
 
 #include "models/image/webp_codec.hpp"
 
+#ifdef CROWDIFF_HAVE_CUDA
+#include "kernels/cuda/cuda_backend.hpp"
+#endif
+
 namespace crowdiff {
 
 namespace {
@@ -14,7 +18,13 @@ namespace {
 // Activation memory per output pixel beyond the weights: the VAE decode at full resolution dominates
 // (measured ~1.3 GB above the weights at 512 x 512 with bench_cpu_pipeline, ~5 KB per pixel); 6 KB leaves
 // headroom for the C heap and oneDNN's scratch.
-constexpr uint64_t activation_bytes_per_pixel = 6 * 1024;
+constexpr uint64_t cpu_activation_bytes_per_pixel = 6 * 1024;
+// On a GPU every activation is f16, half the CPU's f32 (~2.5 KB per pixel for the same decode); 4 KB leaves
+// headroom for cuDNN's workspaces and the stream-ordered pool's rounding. An estimate from the CPU's
+// measurement, not yet measured on a GPU.
+constexpr uint64_t gpu_activation_bytes_per_pixel = 4 * 1024;
+// What the budget leaves of a GPU's free memory: cuBLASLt's and cuDNN's workspaces, fragmentation.
+constexpr size_t gpu_budget_tenths = 9;
 constexpr uint64_t largest_side = 2048;
 constexpr uint64_t smallest_side = 64;
 // The reference job the self-benchmark's speed is quoted for: steps at the benchmark's size.
@@ -36,10 +46,37 @@ size_t physical_memory() {
 
 // The largest image the budget takes beside the largest model. Activations get at most half of the budget,
 // so that the rest can keep other models loaded between jobs.
-uint64_t pixels_room(size_t budget, size_t largest_model) {
+uint64_t pixels_room(size_t budget, size_t largest_model, uint64_t bytes_per_pixel) {
   const uint64_t room = std::min<uint64_t>(budget > largest_model ? budget - largest_model : 0, budget / 2);
-  return std::clamp<uint64_t>(room / activation_bytes_per_pixel, smallest_side * smallest_side,
+  return std::clamp<uint64_t>(room / bytes_per_pixel, smallest_side * smallest_side,
                               largest_side * largest_side);
+}
+
+// The CUDA backend on `ordinal`, with its description and its default budget (nine tenths of the memory free
+// once the backend holds its context and workspaces).
+struct gpu_backend {
+  std::unique_ptr<kernels::backend> backend;
+  std::string description;
+  size_t free_memory = 0;
+};
+
+result<gpu_backend> make_gpu_backend(int ordinal) {
+#ifdef CROWDIFF_HAVE_CUDA
+  auto be = kernels::make_cuda_backend({ordinal, kernels::dtype::f16});
+  if (!be)
+    return status(be.error()).with_context("cuda:" + std::to_string(ordinal));
+  auto devices = kernels::cuda_devices();
+  if (!devices)
+    return devices.error();
+  for (const kernels::cuda_device_info& info : *devices) {
+    if (info.ordinal == ordinal)
+      return gpu_backend{std::move(*be), info.to_string(), info.free_memory};
+  }
+  return status{errc::unavailable, "cuda:" + std::to_string(ordinal) + " is not listed among the devices"};
+#else
+  return status{errc::unavailable, "cuda:" + std::to_string(ordinal) +
+                                       " asked for, but this build has no CUDA backend (CROWDIFF_CUDA off)"};
+#endif
 }
 
 }  // namespace
@@ -74,14 +111,30 @@ std::string horde_sampler_name(v1::Sampler sampler) {
 result<std::unique_ptr<pipeline_generator>> pipeline_generator::create(pipeline_generator_options options) {
   if (options.models.empty())
     return status{errc::invalid_argument, "a pipeline generator needs at least one model"};
+  if (options.cuda_device < -1)
+    return status{errc::invalid_argument, "cuda_device " + std::to_string(options.cuda_device) +
+                                              ": a device ordinal, or -1 for the CPU"};
   std::unique_ptr<pipeline_generator> gen(new pipeline_generator(std::move(options)));
   pipeline_generator_options& opt = gen->options_;
-  gen->threads_ = opt.threads > 0 ? opt.threads : usable_cpus();
-  auto be = kernels::make_cpu_backend({opt.precision, opt.threads});
-  if (!be)
-    return be.error();
-  gen->backend_ = std::move(*be);
-  const size_t budget = opt.memory_budget_bytes > 0 ? opt.memory_budget_bytes : physical_memory() / 4 * 3;
+  size_t default_budget = 0;
+  if (opt.cuda_device >= 0) {
+    auto gpu = make_gpu_backend(opt.cuda_device);
+    if (!gpu)
+      return gpu.error();
+    gen->backend_ = std::move(gpu->backend);
+    gen->gpu_ = std::move(gpu->description);
+    gen->activation_bytes_per_pixel_ = gpu_activation_bytes_per_pixel;
+    default_budget = gpu->free_memory / 10 * gpu_budget_tenths;
+  } else {
+    gen->threads_ = opt.threads > 0 ? opt.threads : usable_cpus();
+    auto be = kernels::make_cpu_backend({opt.precision, opt.threads});
+    if (!be)
+      return be.error();
+    gen->backend_ = std::move(*be);
+    gen->activation_bytes_per_pixel_ = cpu_activation_bytes_per_pixel;
+    default_budget = physical_memory() / 4 * 3;
+  }
+  const size_t budget = opt.memory_budget_bytes > 0 ? opt.memory_budget_bytes : default_budget;
   opt.memory_budget_bytes = budget;
   gen->cache_ = std::make_unique<models::model_cache>(*gen->backend_, budget, opt.hash_cache);
   for (const model_source& source : opt.models) {
@@ -93,7 +146,8 @@ result<std::unique_ptr<pipeline_generator>> pipeline_generator::create(pipeline_
   size_t largest = 0;
   for (const auto& info : gen->cache_->list())
     largest = std::max(largest, info.bytes);
-  gen->cache_->set_budget_bytes(budget - pixels_room(budget, largest) * activation_bytes_per_pixel);
+  const uint64_t per_pixel = gen->activation_bytes_per_pixel_;
+  gen->cache_->set_budget_bytes(budget - pixels_room(budget, largest, per_pixel) * per_pixel);
   if (gen->cache_->budget_bytes() < largest)
     return status{errc::resource_exhausted,
                   "the memory budget of " + std::to_string(budget >> 20) +
@@ -125,6 +179,8 @@ std::vector<v1::ModelOffer> pipeline_generator::models() {
 }
 
 std::string pipeline_generator::device() {
+  if (!gpu_.empty())
+    return gpu_;
   const kernels::cpu_features f = kernels::detect_cpu_features();
   std::string isa = f.avx512 ? "avx512" : "avx2";
   if (backend_->compute_dtype() == kernels::dtype::bf16)
@@ -136,7 +192,7 @@ uint64_t pipeline_generator::max_pixels() {
   size_t largest = 0;
   for (const auto& info : cache_->list())
     largest = std::max(largest, info.bytes);
-  return pixels_room(options_.memory_budget_bytes, largest);
+  return pixels_room(options_.memory_budget_bytes, largest, activation_bytes_per_pixel_);
 }
 
 std::vector<std::string> pipeline_generator::features() {

@@ -26,10 +26,13 @@ struct model_source {
 struct pipeline_generator_options {
   /// The models offered; the first is the default for tasks that name none. At least one.
   std::vector<model_source> models;
-  int threads = 0;  ///< 0: every core the process may use.
-  kernels::cpu_precision precision = kernels::cpu_precision::automatic;
+  /// The GPU to run on, a CUDA device ordinal (f16 activations), or -1: the CPU backend. A GPU needs a build
+  /// with the CUDA backend (CROWDIFF_HAVE_CUDA; see worker_devices.hpp for one generator per GPU).
+  int cuda_device = -1;
+  int threads = 0;  ///< CPU backend: 0 for every core the process may use.
+  kernels::cpu_precision precision = kernels::cpu_precision::automatic;  ///< CPU backend only.
   /// Bytes of model weights held at once (the LRU cache's budget) plus room for activations; 0: three
-  /// quarters of physical memory.
+  /// quarters of physical memory on the CPU, nine tenths of the GPU's free memory on a GPU.
   size_t memory_budget_bytes = 0;
   std::filesystem::path hash_cache;  ///< Remembers model digests across runs; empty: none.
   models::image_format format = models::image_format::webp;
@@ -40,26 +43,30 @@ struct pipeline_generator_options {
   int benchmark_steps = 2;
 };
 
-/// The worker's generator backed by the diffusion pipeline on the CPU (the oneDNN backend, bf16 where the CPU
-/// multiplies it natively): models stay loaded between jobs in an LRU cache within the memory budget, each
-/// identified by the SHA-256 of its weights; images come back as WebP (or PNG) with the generation
-/// parameters embedded and the model's digest.
+/// The worker's generator backed by the diffusion pipeline, on the CPU (the oneDNN backend, bf16 where the
+/// CPU multiplies it natively) or on one GPU (the CUDA backend, f16): models stay loaded between jobs in an
+/// LRU cache within the memory budget, each identified by the SHA-256 of its weights; images come back as
+/// WebP (or PNG) with the generation parameters embedded and the model's digest.
 ///
 /// `generate` and `benchmark` run one at a time (a mutex), on whichever thread calls them.
 class pipeline_generator final : public generator {
  public:
-  /// Makes the CPU backend and registers every model (opening it: the weights are validated and the
-  /// configuration detected, without loading them yet) and its digest. Errors: invalid_argument for no
-  /// models or a duplicate name; not_found / unsupported / corruption / io_error naming the model that
-  /// cannot be opened; resource_exhausted for a model larger than the budget; the backend's.
+  /// Makes the backend (the CPU's, or the CUDA backend on `cuda_device`) and registers every model (opening
+  /// it: the weights are validated and the configuration detected, without loading them yet) and its
+  /// digest. Errors: invalid_argument for no models, a duplicate name or a device ordinal under -1;
+  /// unavailable for a GPU that is not there (or a build without the CUDA backend), unsupported for one older
+  /// than sm_80; not_found / unsupported / corruption / io_error naming the model that cannot be opened;
+  /// resource_exhausted for a model larger than the budget; the backend's.
   static result<std::unique_ptr<pipeline_generator>> create(pipeline_generator_options options);
   ~pipeline_generator() override;
 
   std::vector<v1::ModelOffer> models() override;
-  /// "cpu: 2 threads, avx512 bf16" (the instruction sets the backend uses; "amx" when present).
+  /// "cpu: 2 threads, avx512 bf16" (the instruction sets the backend uses; "amx" when present), or the GPU:
+  /// "cuda:0 NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB)".
   std::string device() override;
   /// The largest image whose activations fit beside the largest model in the memory budget, with at most
   /// half of the budget for activations (the rest keeps models loaded); from 64 x 64 to 2048 x 2048 pixels.
+  /// Activations are estimated per pixel for the backend's precision (f32 on the CPU, f16 on a GPU).
   uint64_t max_pixels() override;
   /// "img2img", "karras", "clip_skip".
   std::vector<std::string> features() override;
@@ -83,6 +90,8 @@ class pipeline_generator final : public generator {
   std::unique_ptr<models::model_cache> cache_;
   std::mutex run_mutex_;
   int threads_ = 1;
+  std::string gpu_;  ///< the GPU's description; empty on the CPU
+  uint64_t activation_bytes_per_pixel_ = 0;
   double benchmark_mps_ = 0;
 };
 

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <unistd.h>
 
+#include "actors/worker/worker_devices.hpp"
+#include "common/log.hpp"
 #include "models/pipeline/heap_policy.hpp"
 #include "persistence/user_table.hpp"
 
@@ -107,11 +109,28 @@ result<std::vector<named_generator>> local_generators(const command_line& cli, c
     options.threads = static_cast<int>(n);
   }
   models::return_large_blocks_to_the_system();
-  auto gen = pipeline_generator::create(std::move(options));
-  if (!gen)
-    return gen.error();
   const std::string name = config.worker().name().empty() ? host_name() : config.worker().name();
-  out.push_back({name, std::shared_ptr<generator>(std::move(*gen))});
+  // One worker per usable GPU, else one on the CPU; each line says what was skipped, or why the CPU runs.
+  const device_plan plan = plan_local_devices(cli.has("cpu"));
+  for (const std::string& note : plan.notes)
+    log::info("worker_device").kv("note", note);
+  if (plan.gpus.empty()) {
+    auto gen = pipeline_generator::create(std::move(options));
+    if (!gen)
+      return gen.error();
+    out.push_back({name, std::shared_ptr<generator>(std::move(*gen))});
+    return out;
+  }
+  for (const gpu_description& gpu : plan.gpus) {
+    pipeline_generator_options on_gpu = options;
+    on_gpu.cuda_device = gpu.ordinal;
+    auto gen = pipeline_generator::create(std::move(on_gpu));
+    if (!gen)
+      return status(gen.error()).with_context(gpu.description);
+    const std::string worker = plan.gpus.size() > 1 ? name + "-gpu" + std::to_string(gpu.ordinal) : name;
+    log::info("worker_device").kv("worker", worker).kv("device", gpu.description);
+    out.push_back({worker, std::shared_ptr<generator>(std::move(*gen))});
+  }
   return out;
 }
 

@@ -22,10 +22,12 @@ result<std::vector<model_source>> model_sources(const command_line& cli);
 /// ~/.cache/crowdiff/model-hashes.json (created as needed); empty when neither is available.
 std::filesystem::path default_hash_cache();
 
-/// The generators this machine runs: one CPU generator (the diffusion pipeline) offering every --model, or
-/// none when no model is given. `--threads N` bounds its threads. It joins as config.worker.name, else the
-/// host name. Errors: those of model_sources and pipeline_generator::create (a missing, unreadable or
-/// unsupported model, named).
+/// The generators this machine runs, each offering every --model (none when no model is given): one per
+/// GPU the CUDA backend supports (sm_80 or later; older ones are skipped with a log line), or, without one
+/// or with `--cpu`, one CPU generator, with one log line saying why. A generator joins as
+/// config.worker.name, else the host name; with several GPUs as NAME-gpu<ordinal>. `--threads N` bounds the
+/// CPU generator's threads. Errors: those of model_sources and pipeline_generator::create (a missing,
+/// unreadable or unsupported model, named; a GPU that fails to start, named).
 result<std::vector<named_generator>> local_generators(const command_line& cli, const v1::NodeConfig& config);
 
 /// The user a worker inside the core's process runs for: the admin (the node's operator).

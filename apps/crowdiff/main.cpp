@@ -14,7 +14,8 @@ nodes:
   up        the core and a local worker in one process (store under ./var by default)
   core      Broker, Scheduler and Ledger with the store, listening on --port (default 7841) and serving
             the AI Horde v2 API and the web page on --http-port (default 7842)
-  worker    workers joining a core: --core HOST:PORT --key KEY [--name NAME] --model PATH
+  worker    workers joining a core: --core HOST:PORT --key KEY [--name NAME] --model PATH [--cpu]
+            (one worker per GPU of sm_80 or later, else one on the CPU; --cpu: the CPU whatever the GPUs)
   config    --print: the effective configuration
   generate  "PROMPT" --model PATH [-o OUT.webp --steps --sampler --seed --cfg -W -H --n --negative --karras
             --clip-skip N --source IMG --denoise X --threads N]: images on this machine, no core

@@ -3,10 +3,11 @@
 //   gpu_throughput [--python PYTHON] [--baseline-script PATH] [--no-baseline] [--steps N]
 //
 // Times our fused attention on the attention shapes of SD 1.5 (512x512, CFG batch 2), 2.x/XL and a 128-wide
-// head (TFLOP/s), and an SD 1.5 UNet step at 512x512 (batch 1, 2, 4, 8; CFG doubles the rows) and at 768 and
-// 1024 (steps/s, images/s at --steps steps) where this build has the UNet; then runs baseline.py for the same
-// work with PyTorch's scaled_dot_product_attention (the fastest backend it has per shape) and diffusers'
-// UNet2DConditionModel, all in f16. Prints a table with the ratios and, last, one JSON line:
+// head (TFLOP/s), and an SD 1.5 UNet step (full size, random f16 weights, replayed as a CUDA graph) at
+// 512x512 (batch 1, 2, 4, 8; CFG doubles the rows) and at 768 and 1024 (steps/s, images/s at --steps steps);
+// then runs baseline.py for the same work with PyTorch's scaled_dot_product_attention (the fastest backend it
+// has per shape) and diffusers' UNet2DConditionModel, all in f16. Prints a table with the ratios and, last,
+// one JSON line:
 // {"bench", "device", "unet_steps_per_s", "baseline_unet_steps_per_s", "attention_tflops",
 //  "baseline_attention_tflops", ...}; the headline figures are SD 1.5's 64x64 self-attention and its 512x512
 // batch-1 UNet step. Without a GPU it says so, prints that JSON line with "device": "none", and exits 1.
@@ -79,20 +80,28 @@ int run(const options& o) {
   }
 
   const std::vector<unet_run> runs = {{512, 1}, {512, 2}, {512, 4}, {512, 8}, {768, 1}, {1024, 1}};
-  const std::string unet_missing = unet_unavailable_reason();
-  std::vector<std::optional<double>> ours_steps;
-  for (const unet_run& r : runs) {
-    std::optional<double> steps_per_s;
-    if (unet_missing.empty()) {
-      const auto seconds = time_unet_step(**be, r);
-      if (seconds)
-        steps_per_s = 1.0 / *seconds;
-      else
+  std::vector<std::optional<double>> ours_steps(runs.size());
+  std::vector<std::string> unet_modes(runs.size(), "-");
+  std::string unet_note;  // why some or all UNet rows are missing or eager
+  {
+    std::fprintf(stderr, "making and loading the random SD 1.5 UNet\n");
+    auto workload = unet_workload::load(**be);
+    if (!workload)
+      unet_note = "UNet not measured: " + workload.error().to_string();
+    for (size_t i = 0; workload && i < runs.size(); ++i) {
+      const unet_run& r = runs[i];
+      const auto timing = (*workload)->time_step(r);
+      if (!timing) {
         std::fprintf(stderr, "unet %dx%d batch %d: %s\n", r.size, r.size, r.batch,
-                     seconds.error().to_string().c_str());
+                     timing.error().to_string().c_str());
+        continue;
+      }
+      ours_steps[i] = 1.0 / timing->seconds;
+      unet_modes[i] = timing->graph ? "graph" : "eager";
+      if (!timing->graph && unet_note.empty())
+        unet_note = timing->note;
     }
-    ours_steps.push_back(steps_per_s);
-  }
+  }             // the UNet's weights leave the GPU
   be->reset();  // give the GPU to the baseline
 
   baseline_result base;
@@ -131,7 +140,7 @@ int run(const options& o) {
                               {"baseline_backend", base.attention_backend[i]}});
   }
 
-  std::printf("\n%-10s %6s %10s %10s %14s %14s %7s\n", "unet", "batch", "ours it/s", "ours img/s",
+  std::printf("\n%-10s %6s %6s %10s %10s %14s %14s %7s\n", "unet", "batch", "ours", "ours it/s", "ours img/s",
               "diffusers it/s", "diffusers img/s", "ratio");
   nlohmann::json unet_rows = nlohmann::json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -140,25 +149,29 @@ int run(const options& o) {
     if (ours_steps[i].has_value())
       images.emplace(ours_steps[i].value_or(0.0) * r.batch / o.steps);
     const std::string size = std::to_string(r.size) + "x" + std::to_string(r.size);
-    std::printf("%-10s %6d %10s %10s %14s %14s %7s\n", size.c_str(), r.batch,
+    std::printf("%-10s %6d %6s %10s %10s %14s %14s %7s\n", size.c_str(), r.batch, unet_modes[i].c_str(),
                 cell(ours_steps[i], "%.2f").c_str(), cell(images, "%.2f").c_str(),
                 cell(base.unet_steps_per_s[i], "%.2f").c_str(),
                 cell(base.unet_images_per_s[i], "%.2f").c_str(),
                 cell(ratio(ours_steps[i], base.unet_steps_per_s[i]), "%.2f").c_str());
     unet_rows.push_back({{"size", r.size},
                          {"batch", r.batch},
+                         {"mode", unet_modes[i]},
                          {"steps_per_s", number_or_null(ours_steps[i])},
                          {"images_per_s", number_or_null(images)},
                          {"baseline_steps_per_s", number_or_null(base.unet_steps_per_s[i])},
                          {"baseline_images_per_s", number_or_null(base.unet_images_per_s[i])}});
   }
-  if (!unet_missing.empty())
-    std::printf("ours: UNet not measured: %s\n", unet_missing.c_str());
+  if (!unet_note.empty())
+    std::printf("ours: %s\n", unet_note.c_str());
   if (!baseline_note.empty())
     std::printf("baseline: %s\n", baseline_note.c_str());
   for (const std::string& e : base.errors)
     std::printf("baseline: %s\n", e.c_str());
-  std::printf("images/s = batch x steps/s / %d steps (UNet only)\n\n", o.steps);
+  std::printf(
+      "images/s = batch x steps/s / %d steps (UNet only); ours: graph = one CUDA graph replay per "
+      "step, eager = op by op\n\n",
+      o.steps);
 
   nlohmann::json j{{"bench", "gpu_throughput"},
                    {"device", device},
@@ -166,6 +179,7 @@ int run(const options& o) {
                    {"unet_steps_per_s", number_or_null(ours_steps[0])},
                    {"baseline_unet_steps_per_s", number_or_null(base.unet_steps_per_s[0])},
                    {"unet_ratio", number_or_null(ratio(ours_steps[0], base.unet_steps_per_s[0]))},
+                   {"unet_mode", unet_modes[0]},
                    {"attention_tflops", number_or_null(ours_tflops[0])},
                    {"baseline_attention_tflops", number_or_null(base.attention_tflops[0])},
                    {"attention_ratio", number_or_null(ratio(ours_tflops[0], base.attention_tflops[0]))},
@@ -174,8 +188,8 @@ int run(const options& o) {
                    {"diffusers", base.diffusers},
                    {"attention", attention_rows},
                    {"unet", unet_rows}};
-  if (!unet_missing.empty())
-    j["unet_note"] = unet_missing;
+  if (!unet_note.empty())
+    j["unet_note"] = unet_note;
   std::printf("%s\n", j.dump().c_str());
   return 0;
 }

@@ -76,6 +76,15 @@ class cuda_backend final : public backend, public impl::backend_internals {
   }
   status run_copy(const tensor& src, const tensor& dst) override {
     CROWDIFF_RETURN_IF_ERROR(enter());
+    if (src.device().kind == device_kind::cpu && src.numel() > 0 && ctx_.capturing()) {
+      // A captured upload is replayed long after the step let go of its host bytes: it reads a page-locked
+      // copy the graph keeps (every replay uploads the values of the capture).
+      void* kept = allocator_->keep_host_copy(src.data(), src.nbytes());
+      if (kept == nullptr)
+        return {errc::resource_exhausted, "cuda graph: no page-locked memory for an upload of " +
+                                              std::to_string(src.nbytes()) + " bytes"};
+      return impl::copy(tensor::borrow(kept, src.shape(), src.dtype()), dst, ctx_);
+    }
     return impl::copy(src, dst, ctx_);
   }
   status run_linear(const linear_params& p) override {

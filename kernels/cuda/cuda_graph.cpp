@@ -16,7 +16,7 @@ struct cuda_graph::state {
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   std::vector<tensor> outputs;
-  std::vector<void*> memory;  // blocks the graph writes, pinned in the backend's allocator
+  cuda::graph_memory memory;  // blocks the graph writes and host copies it uploads, pinned in the allocator
   size_t nodes = 0;
 
   ~state() {

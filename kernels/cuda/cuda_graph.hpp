@@ -20,7 +20,10 @@ namespace crowdiff::kernels {
 ///     them in place between replays, e.g. `be.convert(new_latents, t, /*out=*/input)`);
 ///   - outputs are the tensors `step` returns; the graph keeps them, and each replay rewrites them;
 ///   - everything else the step makes belongs to the graph until it is destroyed (no other op can get that
-///     memory), so the step must not keep other tensors it made.
+///     memory), so the step must not keep other tensors it made;
+///   - host data the step uploads (the UNet's time-embedding features) is copied into page-locked memory the
+///     graph keeps, and every replay uploads those same values: a constant of the graph. Data that changes
+///     between replays must be an input.
 ///
 /// The step may not synchronize (no `download`, no `embedding`, whose ids are checked on the host), and must
 /// enqueue the same work every time. Destroy the graph before its backend.

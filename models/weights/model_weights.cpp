@@ -96,6 +96,16 @@ result<model_weights> model_weights::open(const fs::path& path, const load_optio
   return weights;
 }
 
+model_weights model_weights::from_memory(safetensors_file file, const model_config& config) {
+  model_weights weights;
+  weights.root_ = file.source();
+  weights.config_ = config;
+  for (const auto& tensor : file.tensors())
+    weights.tensors_.insert_or_assign(tensor.name, tensor);
+  weights.files_.push_back(std::move(file));
+  return weights;
+}
+
 status model_weights::add_diffusers_component(const fs::path& folder, std::string_view prefix,
                                               std::string_view file_stem, const load_options& options) {
   std::error_code ec;

@@ -44,6 +44,13 @@ class model_weights {
   /// architectures (SDXL and later).
   static result<model_weights> open(const std::filesystem::path& path, const load_options& options = {});
 
+  /// Weights held in memory rather than mapped from disk: `file` (safetensors_file::parse) whose tensors
+  /// already have canonical names, with a configuration the caller states instead of one detected from the
+  /// shapes, so that the file may hold a single component (random_weights makes such files for
+  /// benchmarks). Nothing is validated against `config` here: the blocks check every shape as they load.
+  /// root() and files() are the file's display name.
+  static model_weights from_memory(safetensors_file file, const model_config& config);
+
   const model_config& config() const { return config_; }
   checkpoint_format format() const { return format_; }
   /// The path given to `open`.

@@ -142,12 +142,12 @@ bool safetensors_file::release_pages(const void* data, size_t bytes) const {
   return true;
 }
 
-result<safetensors_file> safetensors_file::parse(std::string_view bytes, std::string display_name,
+result<safetensors_file> safetensors_file::parse(std::string bytes, std::string display_name,
                                                  const safetensors_limits& limits) {
   safetensors_file file;
   file.source_ = std::move(display_name);
   file.map_ = std::make_unique<mapping>();
-  file.map_->owned.assign(bytes);
+  file.map_->owned = std::move(bytes);
   file.map_->data = file.map_->owned.data();
   file.map_->size = file.map_->owned.size();
   CROWDIFF_RETURN_IF_ERROR(file.parse_header(limits));

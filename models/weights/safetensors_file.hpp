@@ -33,8 +33,9 @@ class safetensors_file {
   static result<safetensors_file> open(const std::filesystem::path& path,
                                        const safetensors_limits& limits = {});
 
-  /// Validates an in-memory file image (the same checks as `open`); the bytes are copied.
-  static result<safetensors_file> parse(std::string_view bytes, std::string display_name,
+  /// Validates an in-memory file image (the same checks as `open`) and keeps it: pass an rvalue to hand
+  /// the bytes over without a copy (a large image made in memory, such as random_weights').
+  static result<safetensors_file> parse(std::string bytes, std::string display_name,
                                         const safetensors_limits& limits = {});
 
   safetensors_file(safetensors_file&&) noexcept;

@@ -29,6 +29,13 @@ struct tensor_view {
   }
 };
 
+/// A tensor a model reads, by canonical name, and the shape it must have: what a block's `load` asks the
+/// weights for (see unet_tensor_specs).
+struct tensor_spec {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
 /// "[320, 4, 3, 3]": for error messages.
 std::string shape_to_string(const std::vector<int64_t>& shape);
 

@@ -1,5 +1,6 @@
 #include "fixtures.hpp"
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -9,6 +10,9 @@
 namespace crowdiff::models::testing {
 
 std::filesystem::path fixtures_dir() {
+  // A prebuilt test program run in another checkout (scripts/gpu-check.sh's bundle) is told where they are.
+  if (const char* dir = std::getenv("CROWDIFF_FIXTURES_DIR"); dir != nullptr && *dir != '\0')
+    return dir;
   return CROWDIFF_FIXTURES_DIR;
 }
 

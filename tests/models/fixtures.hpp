@@ -9,7 +9,7 @@
 // Test helpers for the committed fixtures in tests/fixtures (made by tools/make_fixtures.py).
 namespace crowdiff::models::testing {
 
-/// tests/fixtures, wherever the build runs.
+/// tests/fixtures, wherever the build runs; $CROWDIFF_FIXTURES_DIR when set (a program built elsewhere).
 std::filesystem::path fixtures_dir();
 
 /// A parsed JSON file; fails the test when unreadable.

@@ -3,6 +3,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "actors/worker/worker_devices.hpp"
 #include "models/image/png_codec.hpp"
 #include "models/image/webp_codec.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -131,7 +132,7 @@ BOOST_AUTO_TEST_CASE(refuses_what_it_cannot_run) {
   std::atomic<bool> cancelled{false};
   BOOST_TEST(gen->generate(task("stable_diffusion_xl"), {}, cancelled).error().code() == errc::unsupported);
   v1::TaskSpec odd = task("tiny_sd1");
-  odd.mutable_request()->set_width(18);
+  odd.mutable_request()->set_width(17);  // the tiny models' VAE takes sides in steps of 2
   BOOST_TEST(gen->generate(odd, {}, cancelled).error().code() == errc::invalid_argument);
   v1::TaskSpec huge = task("tiny_sd1");
   huge.mutable_request()->set_width(4096);
@@ -175,6 +176,61 @@ BOOST_AUTO_TEST_CASE(reports_models_it_cannot_open) {
   pipeline_generator_options small = tiny_options({});
   small.memory_budget_bytes = 1 << 20;
   BOOST_TEST(pipeline_generator::create(small).error().code() == errc::resource_exhausted);
+}
+
+// The device option: -1 is the CPU (the default), an ordinal a GPU; a GPU that is not there (or a build
+// without the CUDA backend) is an error, not a silent CPU generator.
+BOOST_AUTO_TEST_CASE(checks_the_device_option) {
+  crowdiff::testing::temp_dir dir;
+  pipeline_generator_options bad = tiny_options(dir.path() / "hashes.json");
+  bad.cuda_device = -2;
+  BOOST_TEST(pipeline_generator::create(bad).error().code() == errc::invalid_argument);
+  pipeline_generator_options absent = tiny_options(dir.path() / "hashes.json");
+  absent.cuda_device = 4096;
+  auto gen = pipeline_generator::create(absent);
+  BOOST_REQUIRE(!gen);
+  BOOST_TEST(gen.error().code() == errc::unavailable, gen.error().to_string());
+  BOOST_TEST(gen.error().message().find("cuda:4096") != std::string::npos, gen.error().message());
+}
+
+// One generator per supported GPU; older GPUs are skipped with a line each; without a usable GPU, or when
+// asked, the CPU with exactly one line saying why.
+BOOST_AUTO_TEST_CASE(plans_one_worker_per_gpu) {
+  const gpu_description h100{0, "cuda:0 H100 (sm_90)", true};
+  const gpu_description t4{1, "cuda:1 T4 (sm_75)", false};
+  const gpu_description a100{2, "cuda:2 A100 (sm_80)", true};
+
+  const device_plan mixed = plan_devices({h100, t4, a100}, "", false);
+  BOOST_REQUIRE_EQUAL(mixed.gpus.size(), 2u);
+  BOOST_TEST(mixed.gpus[0].ordinal == 0);
+  BOOST_TEST(mixed.gpus[1].ordinal == 2);
+  BOOST_REQUIRE_EQUAL(mixed.notes.size(), 1u);
+  BOOST_TEST(mixed.notes[0] == "skipping cuda:1 T4 (sm_75): the CUDA backend needs sm_80 or later");
+
+  const device_plan none = plan_devices({}, "no CUDA device", false);
+  BOOST_TEST(none.gpus.empty());
+  BOOST_TEST(none.notes == (std::vector<std::string>{"no GPU (no CUDA device): CPU backend"}));
+
+  const device_plan too_old = plan_devices({t4}, "", false);
+  BOOST_TEST(too_old.gpus.empty());
+  BOOST_REQUIRE_EQUAL(too_old.notes.size(), 1u);
+  BOOST_TEST(too_old.notes[0].rfind("no usable GPU (cuda:1 T4 (sm_75)", 0) == 0u, too_old.notes[0]);
+
+  const device_plan asked = plan_devices({h100, a100}, "", true);
+  BOOST_TEST(asked.gpus.empty());
+  BOOST_TEST(asked.notes == (std::vector<std::string>{"CPU backend, as asked"}));
+
+  // This machine: whatever it has, a CPU plan comes with exactly one line, and a GPU plan only has GPUs the
+  // backend runs on.
+  const device_plan here = plan_local_devices(false);
+  if (here.gpus.empty()) {
+    BOOST_REQUIRE_EQUAL(here.notes.size(), 1u);
+    BOOST_TEST(here.notes[0].rfind("no ", 0) == 0u, here.notes[0]);
+    BOOST_TEST_MESSAGE("this machine: " << here.notes[0]);
+  }
+  for (const gpu_description& gpu : here.gpus)
+    BOOST_TEST(gpu.supported, gpu.description);
+  BOOST_TEST(plan_local_devices(true).notes == (std::vector<std::string>{"CPU backend, as asked"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,7 @@
 #include "kernels/cuda/detail/stream_allocator.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/cuda/detail/cuda_check.hpp"
 
@@ -48,7 +49,7 @@ void* stream_allocator::allocate(size_t bytes) {
   if (recording_) {
     if (cudaMalloc(&p, bytes) != cudaSuccess)
       return nullptr;
-    recorded_.push_back(p);
+    recorded_.device.push_back(p);
     pinned_.emplace(p, pin_state::live);
     return p;
   }
@@ -78,20 +79,37 @@ void stream_allocator::deallocate(void* p, size_t) {
 void stream_allocator::start_recording() {
   std::lock_guard lock(mutex_);
   recording_ = true;
-  recorded_.clear();
+  recorded_ = {};
 }
 
-std::vector<void*> stream_allocator::stop_recording() {
+void* stream_allocator::keep_host_copy(const void* src, size_t bytes) {
+  std::lock_guard lock(mutex_);
+  if (!recording_)
+    return nullptr;
+  void* p = nullptr;
+  // cudaMallocHost is allowed while the stream captures in relaxed mode (cuda_graph::capture's).
+  if (cudaMallocHost(&p, bytes == 0 ? 1 : bytes) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  std::memcpy(p, src, bytes);
+  recorded_.host.push_back(p);
+  return p;
+}
+
+graph_memory stream_allocator::stop_recording() {
   std::lock_guard lock(mutex_);
   recording_ = false;
   return std::move(recorded_);
 }
 
-void stream_allocator::release_pinned(const std::vector<void*>& blocks) {
+void stream_allocator::release_pinned(const graph_memory& memory) {
   std::lock_guard lock(mutex_);
   cudaSetDevice(ordinal_);
   cudaStreamSynchronize(stream_);
-  for (void* p : blocks) {
+  for (void* p : memory.host)
+    cudaFreeHost(p);
+  for (void* p : memory.device) {
     const auto it = pinned_.find(p);
     if (it == pinned_.end())
       continue;

@@ -13,6 +13,13 @@
 
 namespace crowdiff::kernels::cuda {
 
+/// The memory a CUDA graph's replays use: device blocks of the arena, and page-locked host copies of what
+/// the captured step uploaded.
+struct graph_memory {
+  std::vector<void*> device;
+  std::vector<void*> host;
+};
+
 /// The CUDA backend's upstream allocator and the owner of its stream: blocks come from one stream-ordered
 /// memory pool of the device (cudaMallocFromPoolAsync / cudaFreeAsync on the stream), which keeps freed
 /// memory for reuse instead of returning it to the driver. The arena above it recycles blocks itself, so
@@ -22,6 +29,7 @@ namespace crowdiff::kernels::cuda {
 /// Graph memory: between `start_recording` and `stop_recording` (a CUDA graph capture), blocks are made with
 /// cudaMalloc, valid whatever the capture state, and pinned: when the arena gives one back it is kept,
 /// neither freed nor handed out again, until `release_pinned`, because the graph's replays write into it.
+/// Host bytes uploaded during the capture are kept the same way, in page-locked copies (`keep_host_copy`).
 ///
 /// Owns the stream so that the arena (destroyed after the backend's own members) can still free into it.
 class stream_allocator final : public device_allocator {
@@ -38,10 +46,14 @@ class stream_allocator final : public device_allocator {
   int ordinal() const { return ordinal_; }
 
   void start_recording();
-  /// The blocks made since `start_recording`, now pinned.
-  std::vector<void*> stop_recording();
-  /// Frees pinned blocks: at once those the arena gave back, the others when it does.
-  void release_pinned(const std::vector<void*>& blocks);
+  /// While recording: a page-locked copy of `bytes` bytes at `src`, which a captured upload reads from at
+  /// every replay (the caller's host memory may be gone by then); it lives until `release_pinned`. nullptr
+  /// when not recording or out of page-locked memory.
+  void* keep_host_copy(const void* src, size_t bytes);
+  /// The device blocks and host copies made since `start_recording`, now pinned.
+  graph_memory stop_recording();
+  /// Frees pinned blocks: at once those the arena gave back, the others when it does; host copies at once.
+  void release_pinned(const graph_memory& memory);
 
  private:
   enum class pin_state : uint8_t { live, held, free_on_return };
@@ -54,7 +66,7 @@ class stream_allocator final : public device_allocator {
   cudaMemPool_t pool_;
   std::mutex mutex_;
   bool recording_ = false;
-  std::vector<void*> recorded_;
+  graph_memory recorded_;
   std::unordered_map<void*, pin_state> pinned_;
 };
 

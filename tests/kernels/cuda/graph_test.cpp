@@ -1,5 +1,6 @@
 // CUDA graphs over the backend: a captured chain of ops replays to the same results as running it eagerly,
-// after its input changes in place, and a step that synchronizes cannot be captured.
+// after its input changes in place; an upload in the step replays the captured values; a step that
+// synchronizes cannot be captured.
 
 #include <boost/test/unit_test.hpp>
 
@@ -40,6 +41,28 @@ BOOST_AUTO_TEST_CASE(replay_matches_eager) {
     const tensor eager = to_host(be, unwrap(step(), "eager").front());
     check_exact(replayed, eager, "replay == eager");
   }
+}
+
+// An upload inside the step (as the UNet's time embedding makes one) is a constant of the graph: the replay
+// uploads the values of the capture from the graph's own page-locked copy, though the step's host tensor is
+// gone and its memory reused.
+BOOST_AUTO_TEST_CASE(an_upload_in_the_step_replays_its_captured_values) {
+  backend& be = *gpu(dtype::f16);
+  const tensor input = to_device(be, random_f32({3, 37}, 1450));
+  tensor host = random_f32({3, 37}, 1451);
+  const tensor captured_values = converted(host, dtype::f32);  // a copy: `host` is overwritten below
+  const auto step = [&]() -> result<std::vector<tensor>> {
+    CROWDIFF_ASSIGN_OR_RETURN(tensor uploaded, be.upload(host));
+    CROWDIFF_ASSIGN_OR_RETURN(tensor out, be.add(input, uploaded));
+    return std::vector<tensor>{out};
+  };
+  cuda_graph graph = unwrap(cuda_graph::capture(be, step), "capture");
+  const tensor expected = to_host(be, unwrap(step(), "eager").front());
+  host = random_f32({3, 37}, 1452);  // the step's host tensor is gone; new values elsewhere
+  BOOST_TEST_REQUIRE(graph.replay().is_ok());
+  check_exact(to_host(be, graph.outputs().front()), expected, "replay uploads the captured values");
+  const tensor sum = unwrap(be.add(input, to_device(be, captured_values)), "sum");
+  check_exact(to_host(be, sum), expected, "the captured values are the step's");
 }
 
 BOOST_AUTO_TEST_CASE(a_step_that_synchronizes_is_refused) {
