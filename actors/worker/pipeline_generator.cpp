@@ -5,11 +5,8 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "actors/worker/worker_devices.hpp"
 #include "models/image/webp_codec.hpp"
-
-#ifdef CROWDIFF_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.hpp"
-#endif
 
 namespace crowdiff {
 
@@ -50,33 +47,6 @@ uint64_t pixels_room(size_t budget, size_t largest_model, uint64_t bytes_per_pix
   const uint64_t room = std::min<uint64_t>(budget > largest_model ? budget - largest_model : 0, budget / 2);
   return std::clamp<uint64_t>(room / bytes_per_pixel, smallest_side * smallest_side,
                               largest_side * largest_side);
-}
-
-// The CUDA backend on `ordinal`, with its description and its default budget (nine tenths of the memory free
-// once the backend holds its context and workspaces).
-struct gpu_backend {
-  std::unique_ptr<kernels::backend> backend;
-  std::string description;
-  size_t free_memory = 0;
-};
-
-result<gpu_backend> make_gpu_backend(int ordinal) {
-#ifdef CROWDIFF_HAVE_CUDA
-  auto be = kernels::make_cuda_backend({ordinal, kernels::dtype::f16});
-  if (!be)
-    return status(be.error()).with_context("cuda:" + std::to_string(ordinal));
-  auto devices = kernels::cuda_devices();
-  if (!devices)
-    return devices.error();
-  for (const kernels::cuda_device_info& info : *devices) {
-    if (info.ordinal == ordinal)
-      return gpu_backend{std::move(*be), info.to_string(), info.free_memory};
-  }
-  return status{errc::unavailable, "cuda:" + std::to_string(ordinal) + " is not listed among the devices"};
-#else
-  return status{errc::unavailable, "cuda:" + std::to_string(ordinal) +
-                                       " asked for, but this build has no CUDA backend (CROWDIFF_CUDA off)"};
-#endif
 }
 
 }  // namespace

@@ -60,4 +60,23 @@ device_plan plan_local_devices(bool force_cpu) {
   return plan_devices(gpus, reason, false);
 }
 
+result<gpu_backend> make_gpu_backend(int ordinal) {
+#ifdef CROWDIFF_HAVE_CUDA
+  auto be = kernels::make_cuda_backend({ordinal, kernels::dtype::f16});
+  if (!be)
+    return status(be.error()).with_context("cuda:" + std::to_string(ordinal));
+  auto devices = kernels::cuda_devices();
+  if (!devices)
+    return devices.error();
+  for (const kernels::cuda_device_info& info : *devices) {
+    if (info.ordinal == ordinal)
+      return gpu_backend{std::move(*be), info.to_string(), info.free_memory};
+  }
+  return status{errc::unavailable, "cuda:" + std::to_string(ordinal) + " is not listed among the devices"};
+#else
+  return status{errc::unavailable, "cuda:" + std::to_string(ordinal) +
+                                       " asked for, but this build has no CUDA backend (CROWDIFF_CUDA off)"};
+#endif
+}
+
 }  // namespace crowdiff

@@ -1,7 +1,12 @@
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "common/status.hpp"
+#include "kernels/backend.hpp"
 
 namespace crowdiff {
 
@@ -31,5 +36,16 @@ device_plan plan_devices(const std::vector<gpu_description>& gpus, const std::st
 /// kernels::cuda_availability()). In a build without the CUDA backend there are none, and the note says so.
 /// `force_cpu` asks the driver nothing.
 device_plan plan_local_devices(bool force_cpu);
+
+/// The CUDA backend (f16 activations) on one GPU, with what a worker reports about it.
+struct gpu_backend {
+  std::unique_ptr<kernels::backend> backend;
+  std::string description;  ///< as gpu_description::description
+  size_t free_memory = 0;   ///< bytes free once the backend holds its context and workspaces
+};
+
+/// The CUDA backend on GPU `ordinal`. Errors: make_cuda_backend's, named with the device; unavailable for a
+/// build without the CUDA backend.
+result<gpu_backend> make_gpu_backend(int ordinal);
 
 }  // namespace crowdiff

@@ -6,6 +6,7 @@
 #include <random>
 #include <sstream>
 
+#include "actors/worker/worker_devices.hpp"
 #include "apps/crowdiff/commands.hpp"
 #include "apps/crowdiff/local_generators.hpp"
 #include "kernels/cpu/cpu_backend.hpp"
@@ -142,7 +143,22 @@ int cmd_generate(const command_line& cli) {
                         : models::image_format::webp;
 
   models::return_large_blocks_to_the_system();
-  auto be = kernels::make_cpu_backend({kernels::cpu_precision::automatic, *threads});
+  // The first usable GPU, else the CPU (one line says which and why; --cpu asks for the CPU).
+  const device_plan plan = plan_local_devices(cli.has("cpu"));
+  result<std::unique_ptr<kernels::backend>> be = status{errc::unavailable, "no backend"};
+  if (!plan.gpus.empty()) {
+    auto gpu = make_gpu_backend(plan.gpus.front().ordinal);
+    if (!gpu) {
+      std::fprintf(stderr, "%s: %s\n", command, gpu.error().to_string().c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "on %s\n", gpu->description.c_str());
+    be = std::move(gpu->backend);
+  } else {
+    for (const std::string& note : plan.notes)
+      std::fprintf(stderr, "%s\n", note.c_str());
+    be = kernels::make_cpu_backend({kernels::cpu_precision::automatic, *threads});
+  }
   if (!be) {
     std::fprintf(stderr, "%s: %s\n", command, be.error().to_string().c_str());
     return 1;

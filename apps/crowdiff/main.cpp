@@ -18,7 +18,8 @@ nodes:
             (one worker per GPU of sm_80 or later, else one on the CPU; --cpu: the CPU whatever the GPUs)
   config    --print: the effective configuration
   generate  "PROMPT" --model PATH [-o OUT.webp --steps --sampler --seed --cfg -W -H --n --negative --karras
-            --clip-skip N --source IMG --denoise X --threads N]: images on this machine, no core
+            --clip-skip N --source IMG --denoise X --threads N --cpu]: images on this machine (its first
+            GPU, else the CPU), no core
 
 clients (--core HOST:PORT, default 127.0.0.1:7841; --key KEY or $CROWDIFF_API_KEY;
          --tls --ca-file CA.pem --cert CERT.pem --cert-key KEY.pem for a core serving TLS):
