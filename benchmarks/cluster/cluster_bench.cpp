@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <netinet/in.h>
 #include <signal.h>
 #include <string>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -271,6 +273,22 @@ run_result run(caf::actor_system& sys, client& admin, const client_session_actor
   return {static_cast<double>(total) / seconds, 0};
 }
 
+// A loopback port nothing listens on right now (the kernel's pick: outside what others hold).
+uint16_t free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  uint16_t port = 0;
+  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  if (fd >= 0)
+    close(fd);
+  return port;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -281,18 +299,27 @@ int main(int argc, char** argv) {
   if (argc >= 6 && std::string(argv[1]) == "--worker")
     return worker_main(argv[2], argv[3], argv[4], argv[5]);
 
-  int jobs = argc > 1 ? std::atoi(argv[1]) : 20000;
-  int workers = argc > 2 ? std::atoi(argv[2]) : 3;
-  int window = argc > 3 ? std::atoi(argv[3]) : 256;
+  // bench_cluster [JOBS [WORKERS [WINDOW]]]: positive numbers, or the usage.
+  int numbers[3] = {20000, 3, 256};
+  for (int i = 1; i < argc; ++i) {
+    char* end = nullptr;
+    const long v = std::strtol(argv[i], &end, 10);
+    if (i > 3 || end == argv[i] || *end != '\0' || v < 1 || v > 10'000'000) {
+      std::fprintf(stderr, "usage: bench_cluster [JOBS (20000) [WORKER PROCESSES (3) [IN FLIGHT (256)]]]\n");
+      return 2;
+    }
+    numbers[i - 1] = static_cast<int>(v);
+  }
+  const int jobs = numbers[0], workers = numbers[1], window = numbers[2];
   log::set_level(log::level::warning);
 
   auto dir = std::filesystem::temp_directory_path() / ("crowdiff-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
-  int port = 20000 + getpid() % 20000;
+  const int port = free_port(), http_port = free_port();
   std::string core_addr = "127.0.0.1:" + std::to_string(port);
   pid_t core = spawn(
       {CROWDIFF_BIN, "core", "--store", (dir / "var").string(), "--port", std::to_string(port), "--http-port",
-       std::to_string(port + 1), "--log-level", "warning", "--limits.max_concurrent_jobs=1000000"},
+       std::to_string(http_port), "--log-level", "warning", "--limits.max_concurrent_jobs=1000000"},
       (dir / "core.log").string());
   std::string admin_key;
   for (int i = 0; i < 2000 && admin_key.empty(); ++i) {
