@@ -92,13 +92,26 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
   if (wk->reconnect_max_ms() == 0)
     wk->set_reconnect_max_ms(10'000);
   auto* gw = c.mutable_gateway();
-  if (gw->http_port() == 0) gw->set_http_port(7842);
-  if (gw->max_body_bytes() == 0) gw->set_max_body_bytes(32u << 20);
-  if (gw->requests_per_s_per_key() == 0) gw->set_requests_per_s_per_key(10);
-  if (gw->requests_per_s_per_ip() == 0) gw->set_requests_per_s_per_ip(20);
-  if (gw->burst() == 0) gw->set_burst(40);
-  if (gw->image_url_ttl_s() == 0) gw->set_image_url_ttl_s(1800);
-  if (gw->webhook_attempts() == 0) gw->set_webhook_attempts(5);
+  if (gw->http_port() == 0)
+    gw->set_http_port(7842);
+  if (gw->max_body_bytes() == 0)
+    gw->set_max_body_bytes(32u << 20);
+  if (gw->requests_per_s_per_key() == 0)
+    gw->set_requests_per_s_per_key(10);
+  if (gw->requests_per_s_per_ip() == 0)
+    gw->set_requests_per_s_per_ip(20);
+  if (gw->burst() == 0)
+    gw->set_burst(40);
+  if (gw->image_url_ttl_s() == 0)
+    gw->set_image_url_ttl_s(1800);
+  if (gw->webhook_attempts() == 0)
+    gw->set_webhook_attempts(5);
+  if (gw->webhook_backoff_ms() == 0)
+    gw->set_webhook_backoff_ms(1000);
+  if (gw->webhook_timeout_ms() == 0)
+    gw->set_webhook_timeout_ms(10'000);
+  if (gw->webhook_max_pending() == 0)
+    gw->set_webhook_max_pending(10'000);
   auto* lim = c.mutable_limits();
   if (lim->max_prompt_chars() == 0)
     lim->set_max_prompt_chars(4096);
@@ -141,6 +154,12 @@ status validate(const v1::NodeConfig& c) {
   if (c.limits().max_side() % 8 != 0)
     return status{errc::invalid_argument, "limits.max_side must be a multiple of 8"};
   CROWDIFF_RETURN_IF_ERROR(range("network.port", c.network().port(), 1, 65'535));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.webhook_attempts", c.gateway().webhook_attempts(), 1, 20));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.webhook_backoff_ms", c.gateway().webhook_backoff_ms(), 1, 300'000));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("gateway.webhook_timeout_ms", c.gateway().webhook_timeout_ms(), 100, 300'000));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("gateway.webhook_max_pending", c.gateway().webhook_max_pending(), 1, 1'000'000));
   if (c.network().tls_certificate().empty() != c.network().tls_key().empty())
     return status{errc::invalid_argument, "network.tls_certificate and network.tls_key go together"};
   if (!c.worker().core().empty() && c.worker().core().rfind(':') == std::string::npos)

@@ -184,13 +184,25 @@ result<std::unique_ptr<http_gateway>> http_gateway::start(caf::actor_system& sys
   ctx.core = core;
   ctx.store = &store;
   ctx.config = g;
-  ctx.webhooks = std::make_unique<webhook_sender>(g.webhook_attempts());
+  webhook_options hooks;
+  hooks.attempts = g.webhook_attempts();
+  hooks.backoff = std::chrono::milliseconds(g.webhook_backoff_ms());
+  hooks.timeout = std::chrono::milliseconds(g.webhook_timeout_ms());
+  hooks.max_pending = g.webhook_max_pending();
+  hooks.ca_file = g.webhook_ca_file();
+  auto sender = webhook_sender::start(hooks);
+  if (!sender)
+    return sender.error();
+  ctx.webhooks = std::move(*sender);
+  auto* ctxp = &ctx;
+  ctx.watchers = std::make_unique<webhook_watchers>(
+      system, core.broker, *ctx.webhooks,
+      [ctxp](const uuid& job, uint32_t index) { return image_url(*ctxp, job, index); });
   http_server::options opts;
   opts.host = g.listen_host().empty() ? "0.0.0.0" : g.listen_host();
   opts.port = static_cast<uint16_t>(g.http_port());
   opts.max_body_bytes = g.max_body_bytes();
   opts.threads = 1;
-  auto* ctxp = &ctx;
   p->server = std::make_unique<http_server>(opts, [ctxp](http_request& req, std::shared_ptr<responder> r) {
     if (req.method != "GET" && req.method != "POST" && req.method != "PUT" && req.method != "DELETE") {
       reply_error(r, 405, "method not allowed", "MethodNotAllowed");
@@ -198,15 +210,20 @@ result<std::unique_ptr<http_gateway>> http_gateway::start(caf::actor_system& sys
     }
     dispatch(*ctxp, req, r);
   });
-  auto port = p->server->start();
+  // Handlers read public_url without a lock: it is set before the first request is read.
+  auto port = p->server->start([&](uint16_t bound) {
+    ctx.public_url = !g.public_url().empty()
+                         ? g.public_url()
+                         : "http://" + std::string(opts.host == "0.0.0.0" ? "127.0.0.1" : opts.host) + ":" +
+                               std::to_string(bound);
+  });
   if (!port)
     return port.error();
   p->port = *port;
-  ctx.public_url = !g.public_url().empty()
-                       ? g.public_url()
-                       : "http://" + std::string(opts.host == "0.0.0.0" ? "127.0.0.1" : opts.host) + ":" +
-                             std::to_string(*port);
   log::info("gateway_listening").kv("port", *port).kv("url", ctx.public_url);
+  // Jobs accepted before a restart still call their webhooks.
+  if (auto armed = ctx.watchers->rearm(store); !armed)
+    log::error("webhooks_not_rearmed").kv("error", armed.error().to_string());
   return std::unique_ptr<http_gateway>{new http_gateway(std::move(p))};
 }
 
@@ -225,10 +242,17 @@ void http_gateway::stop() {
     return;
   impl_->server->stop();
   impl_->server.reset();
-  std::lock_guard lock{impl_->ctx->workers_mutex};
-  for (auto& [key, w] : impl_->ctx->http_workers)
-    caf::anon_send(w, drain_atom::value);
-  impl_->ctx->http_workers.clear();
+  auto& ctx = *impl_->ctx;
+  {
+    std::lock_guard lock{ctx.workers_mutex};
+    for (auto& [key, w] : ctx.http_workers)
+      caf::anon_send(w, drain_atom::value);
+    ctx.http_workers.clear();
+  }
+  // Followers first (they hand events to the sender), then what is still queued gets its last try.
+  if (ctx.watchers)
+    ctx.watchers->stop();
+  ctx.webhooks->stop();
 }
 
 }  // namespace crowdiff::gateway

@@ -23,7 +23,9 @@ class http_gateway {
   ~http_gateway();
 
   uint16_t port() const;
-  /// Stops serving and ends the HTTP workers (their tasks go back to the queue).
+  /// Stops serving and ends the HTTP workers (their tasks go back to the queue). Requests to the core that
+  /// were in flight may still answer afterwards into the gateway's state: destroy the gateway only once the
+  /// actor system has no actors left (as core_runtime does), not merely after stop().
   void stop();
 
  private:

@@ -18,6 +18,7 @@
 #include "gateway/http_server.hpp"
 #include "gateway/rate_limiter.hpp"
 #include "gateway/signed_urls.hpp"
+#include "gateway/webhook_watch.hpp"
 #include "gateway/webhooks.hpp"
 #include "persistence/store.hpp"
 
@@ -45,6 +46,7 @@ struct gateway_context {
   rate_limiter per_key;
   rate_limiter per_ip;
   std::unique_ptr<webhook_sender> webhooks;
+  std::unique_ptr<webhook_watchers> watchers;  ///< stopped before `webhooks`, which they use
 
   // HTTP workers by owner and name.
   std::mutex workers_mutex;

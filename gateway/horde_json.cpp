@@ -382,11 +382,12 @@ bool parse_generate(const json& body, generate_input& out, field_errors& errors)
   r.set_inline_images(!get_bool(body, "r2", true, errors));
   std::string webhook;
   if (get_string(body, "webhook", webhook, errors, 1024) && !webhook.empty()) {
-    if (webhook.rfind("https://", 0) != 0 && webhook.rfind("http://127.0.0.1", 0) != 0 &&
-        webhook.rfind("http://localhost", 0) != 0)
-      errors["webhook"] = "must be an https:// URL";
-    else
+    if (auto url = parse_webhook_url(webhook); !url) {
+      errors["webhook"] = url.error().message();
+    } else {
       r.set_webhook(webhook);
+      out.webhook = std::move(*url);
+    }
   }
   std::string key;
   if (get_string(body, "idempotency_key", key, errors, 128))

@@ -5,11 +5,13 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "actors/messages.hpp"
 #include "common/status.hpp"
+#include "gateway/webhook_url.hpp"
 
 namespace crowdiff::gateway {
 
@@ -20,6 +22,7 @@ using field_errors = std::map<std::string, std::string>;
 struct generate_input {
   v1::JobRequest request;
   bool dry_run = false;
+  std::optional<webhook_url> webhook;  ///< `request.webhook()` taken apart, when one was given
 };
 
 /// Parses a generate body: AI Horde field names and effective defaults (sampler k_euler_a, cfg 5, karras on,

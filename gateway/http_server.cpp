@@ -273,7 +273,7 @@ http_server::~http_server() {
   stop();
 }
 
-result<uint16_t> http_server::start() {
+result<uint16_t> http_server::start(const std::function<void(uint16_t)>& before_serving) {
   beast::error_code ec;
   auto address = net::ip::make_address(impl_->opts.host, ec);
   if (ec)
@@ -291,6 +291,8 @@ result<uint16_t> http_server::start() {
     return status{errc::unavailable, "cannot listen on " + impl_->opts.host + ":" +
                                          std::to_string(impl_->opts.port) + ": " + ec.message()};
   auto port = acc.local_endpoint().port();
+  if (before_serving)
+    before_serving(port);
   impl_->accept();
   for (unsigned i = 0; i < std::max(1u, impl_->opts.threads); ++i)
     impl_->threads.emplace_back([this] { impl_->io.run(); });

@@ -63,7 +63,9 @@ class http_server {
 
   /// Binds and starts serving; the bound port (useful with port 0). unavailable when the port cannot be
   /// bound.
-  result<uint16_t> start();
+  /// `before_serving(port)` runs once the port is bound and before any request is read (to publish state that
+  /// handlers read without a lock).
+  result<uint16_t> start(const std::function<void(uint16_t)>& before_serving = {});
   /// Stops accepting and closes connections; joins the threads.
   void stop();
 

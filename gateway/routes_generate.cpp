@@ -150,40 +150,6 @@ void stream_events(gateway_context& ctx, const uuid& job, const reply_ptr& r) {
   ctx.system->spawn(streamer, job);
 }
 
-// Webhooks: the job's owner asked to be told as images arrive and when it ends.
-void watch_for_webhook(gateway_context& ctx, const uuid& job, const std::string& url) {
-  auto broker = ctx.core.broker;
-  auto* ctxp = &ctx;
-  auto watcher = [broker, url, ctxp](caf::event_based_actor* self, uuid id) -> caf::behavior {
-    self->request(broker, ask_timeout, subscribe_atom::value, id, caf::actor_cast<caf::actor>(self))
-        .then([](pb<v1::JobStatus>&) {}, [self](const caf::error&) { self->quit(); });
-    return {
-        [self, id, url, ctxp](event_atom, pb<v1::JobEvent>& ev) {
-          const auto& e = ev.value;
-          bool terminal = e.status().state() == v1::DONE || e.status().state() == v1::FAILED ||
-                          e.status().state() == v1::CANCELLED;
-          if (e.kind() == v1::JobEvent::PROGRESS)
-            return;
-          if (e.kind() == v1::JobEvent::STATE && !terminal)
-            return;
-          json body;
-          body["request_id"] = id.to_string();
-          body["event"] = e.kind() == v1::JobEvent::IMAGE ? "image" : "done";
-          body["status"] = check_json(e.status(), wall_ms());
-          if (e.kind() == v1::JobEvent::IMAGE) {
-            body["id"] = image_id(id, e.image_index()).to_string();
-            body["img"] = image_url(*ctxp, id, e.image_index());
-          }
-          ctxp->webhooks->send(url, body.dump());
-          if (terminal)
-            self->quit();
-        },
-        [](image_atom, pb<v1::GenerationResult>&) {},
-    };
-  };
-  ctx.system->spawn(watcher, job);
-}
-
 void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   json body;
   if (!parse_body(req, r, body))
@@ -209,7 +175,7 @@ void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r)
     return;
   }
   auto key = api_key_of(req);
-  std::string webhook = in.request.webhook();
+  auto webhook = std::move(in.webhook);
   ask(
       *ctx.system, ctx.core.broker, ask_timeout,
       [&ctx, r, webhook](pb<v1::SubmitReply>& reply) {
@@ -221,8 +187,8 @@ void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r)
           out["message"] = "No online worker can run this request now; it waits until one can or it expires.";
           out["warnings"] = json::array({json{{"code", "NoAvailableWorker"}, {"message", out["message"]}}});
         }
-        if (!webhook.empty())
-          watch_for_webhook(ctx, id, webhook);
+        if (webhook)
+          ctx.watchers->watch(id, *webhook);
         reply_json(r, 202, out);
       },
       [r](const status& s) { reply_status_error(r, s); }, submit_atom::value, key,

@@ -74,6 +74,31 @@ BOOST_AUTO_TEST_CASE(bad_flags_and_values_are_named) {
   BOOST_TEST(config::validate(d).message().find("HOST:PORT") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(webhook_delivery_settings_have_defaults_and_bounds) {
+  auto c = config::with_defaults({});
+  BOOST_TEST(c.gateway().webhook_attempts() == 5u);
+  BOOST_TEST(c.gateway().webhook_backoff_ms() == 1000u);
+  BOOST_TEST(c.gateway().webhook_timeout_ms() == 10'000u);
+  BOOST_TEST(c.gateway().webhook_max_pending() == 10'000u);
+  BOOST_TEST(c.gateway().webhook_ca_file().empty());
+  auto d = c;
+  d.mutable_gateway()->set_webhook_attempts(21);
+  BOOST_TEST(config::validate(d).message().find("gateway.webhook_attempts") != std::string::npos);
+  d = c;
+  d.mutable_gateway()->set_webhook_backoff_ms(300'001);
+  BOOST_TEST(config::validate(d).message().find("gateway.webhook_backoff_ms") != std::string::npos);
+  d = c;
+  d.mutable_gateway()->set_webhook_timeout_ms(99);
+  BOOST_TEST(config::validate(d).message().find("gateway.webhook_timeout_ms") != std::string::npos);
+  d = c;
+  d.mutable_gateway()->set_webhook_max_pending(2'000'000);
+  BOOST_TEST(config::validate(d).message().find("gateway.webhook_max_pending") != std::string::npos);
+  // Tests shorten the backoff; that is valid.
+  d = c;
+  d.mutable_gateway()->set_webhook_backoff_ms(10);
+  BOOST_TEST(config::validate(d).is_ok());
+}
+
 BOOST_AUTO_TEST_CASE(the_printed_config_parses_back_to_the_same) {
   auto c = config::with_defaults({});
   auto text = config::to_text(c);

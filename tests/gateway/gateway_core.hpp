@@ -74,7 +74,11 @@ inline http_answer http_exchange(uint16_t port, const std::string& method, const
 /// A core with its gateway (rate limits off on loopback, the test-user endpoint on).
 class gateway_core : public core_fixture {
  public:
-  gateway_core() {
+  gateway_core() { start_gateway(); }
+  ~gateway_core() override { stop_gateway(); }
+
+  /// Starts the gateway on `config` (a test may change `config.gateway()` and start it again).
+  void start_gateway() {
     auto cfg = config;
     cfg.mutable_gateway()->set_http_port(0);
     cfg.mutable_gateway()->set_listen_host("127.0.0.1");
@@ -83,9 +87,19 @@ class gateway_core : public core_fixture {
     BOOST_REQUIRE_MESSAGE(g.has_value(), g.to_status().to_string());
     gw = std::move(*g);
   }
-  ~gateway_core() override {
+  void stop_gateway() {
+    if (!gw)
+      return;
     gw->stop();
     gw.reset();
+  }
+
+  /// Stops the gateway and the core, as a clean shutdown does, and starts both again on the same store (the
+  /// gateway on a new port).
+  void restart_all() {
+    stop_gateway();
+    restart();
+    start_gateway();
   }
 
   http_answer call(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr,

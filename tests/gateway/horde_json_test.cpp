@@ -33,6 +33,21 @@ BOOST_AUTO_TEST_CASE(defaults_of_a_bare_request) {
   BOOST_TEST(!in.request.inline_images());
 }
 
+BOOST_AUTO_TEST_CASE(a_webhook_is_kept_as_sent_and_taken_apart) {
+  generate_input in;
+  field_errors errors;
+  BOOST_REQUIRE(
+      parse_generate(json{{"prompt", "x"}, {"webhook", "https://hooks.example/h?t=1"}}, in, errors));
+  BOOST_TEST(in.request.webhook() == "https://hooks.example/h?t=1");
+  BOOST_REQUIRE(in.webhook.has_value());
+  BOOST_TEST(in.webhook->host == "hooks.example");
+  BOOST_TEST(in.webhook->target == "/h?t=1");
+  generate_input none;
+  BOOST_REQUIRE(parse_generate(json{{"prompt", "x"}, {"webhook", ""}}, none, errors));
+  BOOST_TEST(!none.webhook.has_value());
+  BOOST_TEST(errors_of(json{{"prompt", "x"}, {"webhook", "http://example.com/h"}}).count("webhook") == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(sizes_must_be_multiples_of_64) {
   BOOST_TEST(errors_of(json{{"prompt", "x"}, {"params", {{"width", 520}}}}).at("params.width") ==
              "must be a multiple of 64");
