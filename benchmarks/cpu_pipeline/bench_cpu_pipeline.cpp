@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "benchmarks/common/report_cells.hpp"
 #include "child_process.hpp"
 #include "kernels/cpu/cpu_backend.hpp"
 #include "pipeline_run.hpp"
@@ -78,22 +79,6 @@ std::optional<double> number(const side& s, const char* key) {
   if (!s.figures || !s.figures->contains(key) || !(*s.figures)[key].is_number())
     return std::nullopt;
   return (*s.figures)[key].get<double>();
-}
-
-std::string cell(const std::optional<double>& v, const char* format) {
-  if (!v)
-    return "n/a";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, format, *v);
-  return buffer;
-}
-
-std::string json_number(const std::optional<double>& v) {
-  if (!v)
-    return "null";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.4g", *v);
-  return buffer;
 }
 
 std::string cpu_model() {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "baseline.hpp"
+#include "benchmarks/common/report_cells.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
 #include "unet_workload.hpp"
 #include "workloads.hpp"
@@ -36,14 +37,6 @@ struct options {
 
 nlohmann::json number_or_null(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
-std::string cell(const std::optional<double>& v, const char* format = "%.1f") {
-  if (!v)
-    return "-";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, format, *v);
-  return buffer;
 }
 
 std::optional<double> ratio(const std::optional<double>& ours, const std::optional<double>& theirs) {

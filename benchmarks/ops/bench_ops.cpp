@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "benchmarks/common/report_cells.hpp"
 #include "kernels/cpu/cpu_backend.hpp"
 #include "kernels/reference/reference_backend.hpp"
 #include "workloads.hpp"
@@ -65,22 +66,6 @@ std::optional<double> time_on(kernels::backend& be, const workload& w, bool slic
     return std::nullopt;
   }
   return measure(*run, repeats, cpu_clock);
-}
-
-std::string cell(const std::optional<double>& v, const char* format) {
-  if (!v)
-    return "-";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, format, *v);
-  return buffer;
-}
-
-std::string json_number(const std::optional<double>& v) {
-  if (!v)
-    return "null";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.4g", *v);
-  return buffer;
 }
 
 int run(const options& opt) {

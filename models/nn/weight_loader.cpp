@@ -4,13 +4,7 @@
 
 namespace crowdiff::models {
 
-result<kernels::tensor> weight_loader::load(std::string_view name, const std::vector<int64_t>& expected,
-                                            kernels::weight_use use) {
-  return load_as(name, expected, expected, use);
-}
-
-result<kernels::tensor> weight_loader::load_as(std::string_view name, const std::vector<int64_t>& expected,
-                                               const std::vector<int64_t>& view, kernels::weight_use use) {
+result<tensor_view> weight_loader::find_float(std::string_view name, const std::vector<int64_t>& expected) {
   auto found = weights_.get(name, expected);
   if (!found)
     return found.error();
@@ -18,6 +12,19 @@ result<kernels::tensor> weight_loader::load_as(std::string_view name, const std:
     return status{errc::corruption, weights_.root().string() + ": tensor " + std::string(name) +
                                         " has dtype " + std::string(kernels::to_string(found->type)) +
                                         ", not a float type"};
+  return found;
+}
+
+result<kernels::tensor> weight_loader::load(std::string_view name, const std::vector<int64_t>& expected,
+                                            kernels::weight_use use) {
+  return load_as(name, expected, expected, use);
+}
+
+result<kernels::tensor> weight_loader::load_as(std::string_view name, const std::vector<int64_t>& expected,
+                                               const std::vector<int64_t>& view, kernels::weight_use use) {
+  auto found = find_float(name, expected);
+  if (!found)
+    return found.error();
   if (!kernels::shape::valid(view))
     return status{errc::invalid_argument, "weight_loader: bad view of " + std::string(name)};
   const kernels::shape extents(view);
@@ -47,13 +54,9 @@ result<kernels::tensor> weight_loader::load_as(std::string_view name, const std:
 
 result<kernels::tensor> weight_loader::load_activation(std::string_view name,
                                                        const std::vector<int64_t>& expected) {
-  auto found = weights_.get(name, expected);
+  auto found = find_float(name, expected);
   if (!found)
     return found.error();
-  if (!kernels::is_float(found->type))
-    return status{errc::corruption, weights_.root().string() + ": tensor " + std::string(name) +
-                                        " has dtype " + std::string(kernels::to_string(found->type)) +
-                                        ", not a float type"};
   auto copy = kernels::tensor::host(kernels::shape(expected), found->type);
   if (!copy)
     return copy.error();

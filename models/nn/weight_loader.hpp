@@ -46,6 +46,9 @@ class weight_loader {
   size_t bytes() const { return bytes_; }
 
  private:
+  /// The tensor `name` of shape `expected`, which must hold floats (corruption otherwise, naming it).
+  result<tensor_view> find_float(std::string_view name, const std::vector<int64_t>& expected);
+
   const model_weights& weights_;
   kernels::backend& backend_;
   size_t bytes_ = 0;
