@@ -22,7 +22,8 @@ struct broker_state {
     std::vector<broker::live_image> live;
     std::vector<caf::actor> subscribers;
     bool started = false;
-    uint32_t restarted = 0;  // images sent back to the queue  // a worker has begun on one of its images (not persisted)
+    uint32_t restarted =
+        0;  // images sent back to the queue  // a worker has begun on one of its images (not persisted)
   };
 
   broker_options options;

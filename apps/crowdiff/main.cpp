@@ -48,11 +48,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   auto cli = crowdiff::app::parse_command_line(
-      argc, argv, {"config",    "store",           "log-level", "port", "http-port",     "core",       "name",    "key",
-                   "ca-file",   "model",           "steps",     "sampler",  "seed",       "cfg",     "W",
-                   "H",         "width",           "height",    "n",        "negative",   "o",       "output",
-                   "clip-skip", "idempotency-key", "cert",      "cert-key", "model-name", "threads", "source",
-                   "denoise"});
+      argc, argv,
+      {"config",  "store",    "log-level",  "port",     "http-port", "core",   "name",      "key",
+       "ca-file", "model",    "steps",      "sampler",  "seed",      "cfg",    "W",         "H",
+       "width",   "height",   "n",          "negative", "o",         "output", "clip-skip", "idempotency-key",
+       "cert",    "cert-key", "model-name", "threads",  "source",    "denoise"});
   if (!cli) {
     std::fprintf(stderr, "crowdiff: %s\n%s", cli.error().message().c_str(), usage);
     return 2;
