@@ -303,10 +303,9 @@ bool parse_generate(const json& body, generate_input& out, field_errors& errors)
   if (get_int(params, "clip_skip", 1, 12, 1, v, errors, p))
     r.set_clip_skip(static_cast<uint32_t>(v));
   r.set_karras(get_bool(params, "karras", true, errors, p));
-  int64_t variation = 0;
-  get_int(params, "seed_variation", 1, 1000, 0, variation, errors, p);
-  if (variation > 1)
-    errors[p + "seed_variation"] = "only 1 is supported (image i uses seed + i)";
+  // AI Horde: with n > 1, image i's seed is the seed plus i times this.
+  if (get_int(params, "seed_variation", 1, 1000, 1, v, errors, p))
+    r.set_seed_variation(static_cast<uint32_t>(v));
   if (auto it = params.find("seed"); it != params.end() && !it->is_null()) {
     if (it->is_string()) {
       auto text = it->get<std::string>();

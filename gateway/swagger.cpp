@@ -126,6 +126,7 @@ std::string swagger_document(const std::string& public_url) {
                                             {"cfg_scale", type("number")},
                                             {"denoising_strength", type("number")},
                                             {"seed", type("string")},
+                                            {"seed_variation", type("integer")},
                                             {"height", type("integer")},
                                             {"width", type("integer")},
                                             {"steps", type("integer")},

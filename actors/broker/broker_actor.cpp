@@ -1,5 +1,6 @@
 #include "actors/broker/broker_actor.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -85,7 +86,8 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         for (uint32_t i = 0; i < record->request().n(); ++i) {
           auto* slot = record->add_images();
           slot->set_state(v1::IMAGE_PENDING);
-          slot->set_seed(record->request().seed() + i);
+          const uint64_t step = std::max<uint32_t>(record->request().seed_variation(), 1);
+          slot->set_seed(record->request().seed() + i * step);
         }
         uint64_t expiry_s = record->request().expiry_s() != 0 ? record->request().expiry_s()
                                                               : cfg.scheduler().default_expiry_s();

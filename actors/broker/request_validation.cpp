@@ -81,6 +81,9 @@ status validate_request(const v1::JobRequest& r, const v1::LimitsConfig& limits,
   if (r.n() < 1 || r.n() > limits.max_images())
     return bad("n must be from 1 to " + std::to_string(limits.max_images()) + ", not " +
                std::to_string(r.n()));
+  if (r.seed_variation() > 1000)
+    return bad("seed_variation must be from 1 to 1000 (0 means 1), not " +
+               std::to_string(r.seed_variation()));
   if (r.source_image().empty()) {
     if (r.denoising_strength() != 0)
       return bad("denoising_strength needs a source_image");

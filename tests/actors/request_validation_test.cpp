@@ -38,6 +38,11 @@ BOOST_AUTO_TEST_CASE(accepts_a_good_request_and_names_the_bad_field) {
   r.set_expiry_s(100'000);
   BOOST_TEST(broker::validate_request(r, limits, known).message().find("expiry_s") != std::string::npos);
   r.set_expiry_s(0);
+  r.set_seed_variation(1001);
+  BOOST_TEST(broker::validate_request(r, limits, known).message().find("seed_variation") != std::string::npos);
+  r.set_seed_variation(1000);
+  BOOST_TEST(broker::validate_request(r, limits, known).is_ok());
+  r.set_seed_variation(0);
   r.set_source_image(std::string("\x89PNG\r\n\x1a\n", 8) + "data");
   r.set_denoising_strength(0.6f);
   BOOST_TEST(broker::validate_request(r, limits, known).is_ok());

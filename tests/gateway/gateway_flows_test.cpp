@@ -1,5 +1,8 @@
 // The AI Horde v2 flows through the gateway of an in-process core, over loopback HTTP: what the Python
 // conformance lane checks with horde-sdk, kept here so the gateway is tested without Python.
+#include <set>
+#include <string>
+
 #include <boost/test/unit_test.hpp>
 
 #include "gateway_core.hpp"
@@ -36,6 +39,25 @@ BOOST_AUTO_TEST_CASE(heartbeat_errors_and_cors) {
   auto bad_json = call("POST", "/api/v2/generate/async");
   BOOST_TEST(bad_json.status == 400u);
   BOOST_TEST(bad_json.json().at("rc") == "BadRequest");
+}
+
+// AI Horde's seed_variation: with n images, image i gets seed + i * seed_variation.
+BOOST_AUTO_TEST_CASE(seed_variation_spaces_the_seeds_of_a_batch) {
+  auto requester = add_user("requester", 100);
+  auto owner = add_user("owner");
+  BOOST_TEST(pop(owner.key, "w1", sd).at("id").is_null());  // checks in
+  call_ok("POST", "/api/v2/generate/async",
+          {{"prompt", "a lighthouse at dusk"},
+           {"models", {sd}},
+           {"params", {{"steps", 5}, {"n", 3}, {"seed", "100"}, {"seed_variation", 7}}}},
+          requester.key, 202);
+  std::set<std::string> seeds;
+  for (int i = 0; i < 3; ++i) {
+    auto job = pop_job(owner.key, "w1", sd);
+    seeds.insert(job.at("payload").at("seed").get<std::string>());
+    finish(owner.key, job);
+  }
+  BOOST_TEST((seeds == std::set<std::string>{"100", "107", "114"}));
 }
 
 BOOST_AUTO_TEST_CASE(request_pop_upload_submit_status) {

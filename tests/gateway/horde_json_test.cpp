@@ -82,6 +82,17 @@ BOOST_AUTO_TEST_CASE(seeds_follow_the_ai_horde_rule) {
   field_errors errors;
   BOOST_REQUIRE(parse_generate(json{{"prompt", "x"}, {"params", {{"seed", "42"}}}}, in, errors));
   BOOST_TEST(in.request.seed() == 42u);
+  BOOST_TEST(in.request.seed_variation() == 1u);  // AI Horde's default
+  generate_input varied;
+  BOOST_REQUIRE(
+      parse_generate(json{{"prompt", "x"}, {"params", {{"n", 3}, {"seed_variation", 5}}}}, varied, errors));
+  BOOST_TEST(varied.request.seed_variation() == 5u);
+  for (int bad : {0, 1001}) {
+    generate_input refused;
+    field_errors e;
+    BOOST_TEST(!parse_generate(json{{"prompt", "x"}, {"params", {{"seed_variation", bad}}}}, refused, e));
+    BOOST_TEST(e.count("params.seed_variation") == 1u);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(check_has_integer_counts_and_times) {
