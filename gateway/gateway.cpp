@@ -222,7 +222,7 @@ result<std::unique_ptr<http_gateway>> http_gateway::start(caf::actor_system& sys
   p->port = *port;
   log::info("gateway_listening").kv("port", *port).kv("url", ctx.public_url);
   // Jobs accepted before a restart still call their webhooks.
-  if (auto armed = ctx.watchers->rearm(store); !armed)
+  if (auto armed = ctx.watchers->rearm(store, g.webhook_http_loopback()); !armed)
     log::error("webhooks_not_rearmed").kv("error", armed.error().to_string());
   return std::unique_ptr<http_gateway>{new http_gateway(std::move(p))};
 }

@@ -164,6 +164,12 @@ void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r)
   in.request.set_client_agent(agent.empty() ? "unknown:0:unknown" : agent.substr(0, 256));
   if (auto key = req.header("idempotency-key"); !key.empty())
     in.request.set_idempotency_key(key.substr(0, 128));
+  if (in.webhook && !in.webhook->tls && !ctx.config.webhook_http_loopback()) {
+    reply_error(
+        r, 400, "Input payload validation failed", "ValidationError",
+        {{"webhook", "plain http webhooks are off on this node (gateway.webhook_http_loopback): use https"}});
+    return;
+  }
   if (in.dry_run) {
     ask(
         *ctx.system, ctx.core.ledger, ask_timeout,

@@ -122,7 +122,7 @@ void webhook_watchers::watch(const uuid& job, const webhook_url& url) {
   followers_.emplace(job, system_.spawn(follower, job, url));
 }
 
-result<size_t> webhook_watchers::rearm(persistence::store& store) {
+result<size_t> webhook_watchers::rearm(persistence::store& store, bool allow_http) {
   std::vector<std::pair<uuid, std::string>> found;
   {
     auto txn = store.read();
@@ -144,6 +144,12 @@ result<size_t> webhook_watchers::rearm(persistence::store& store) {
     auto url = parse_webhook_url(text);
     if (!url) {
       log::warning("webhook_not_rearmed").kv("job", id.to_string()).kv("error", url.error().message());
+      continue;
+    }
+    if (!url->tls && !allow_http) {
+      log::warning("webhook_not_rearmed")
+          .kv("job", id.to_string())
+          .kv("error", "plain http webhooks are off (gateway.webhook_http_loopback)");
       continue;
     }
     watch(id, *url);

@@ -40,9 +40,10 @@ class webhook_watchers {
 
   /// Follows every accepted, unfinished job (QUEUED or RUNNING) in `store` that has a webhook: after a
   /// restart, so a job accepted before it still calls its webhook. Images finished before the restart are
-  /// POSTed again (their first POST may have been lost with the process). The number of jobs followed, or
-  /// the store's error.
-  result<size_t> rearm(persistence::store& store);
+  /// POSTed again (their first POST may have been lost with the process). Plain http webhooks only when
+  /// `allow_http` (gateway.webhook_http_loopback); others are skipped with a log line. The number of jobs
+  /// followed, or the store's error.
+  result<size_t> rearm(persistence::store& store, bool allow_http);
 
   /// Ends every follower and waits (bounded) until they are gone. Idempotent.
   void stop();

@@ -126,15 +126,19 @@ class webhook_sender::impl::attempt final : public attempt_base,
     req_.body() = d_.body;
     req_.prepare_payload();
     deadline_.expires_after(owner_.options.timeout);
+    // The deadline ends the try at once: a continuation already queued when it fires (a resolve that just
+    // finished, say) sees `finished_` and stops, so nothing runs on without a timer.
     deadline_.async_wait([self](const beast::error_code& ec) {
       if (!ec) {
         self->timed_out_ = true;
-        self->abort();
+        self->fail(ec);
       }
     });
     resolver_.async_resolve(
         d_.url.host, d_.url.port,
         [self](const beast::error_code& ec, const tcp::resolver::results_type& found) {
+          if (self->finished_)
+            return;
           if (ec)
             return self->fail(ec);
           beast::get_lowest_layer(self->stream_)
@@ -153,6 +157,8 @@ class webhook_sender::impl::attempt final : public attempt_base,
   static constexpr bool secure = !std::is_same_v<Stream, beast::tcp_stream>;
 
   void on_connect(const beast::error_code& ec) {
+    if (finished_)
+      return;
     if (ec)
       return fail(ec);
     auto self = this->shared_from_this();
@@ -163,6 +169,8 @@ class webhook_sender::impl::attempt final : public attempt_base,
       stream_.set_verify_mode(net::ssl::verify_peer);
       stream_.set_verify_callback(net::ssl::host_name_verification(d_.url.host));
       stream_.async_handshake(net::ssl::stream_base::client, [self](const beast::error_code& e) {
+        if (self->finished_)
+          return;
         if (e)
           return self->fail(e);
         self->write();
@@ -175,11 +183,15 @@ class webhook_sender::impl::attempt final : public attempt_base,
   void write() {
     auto self = this->shared_from_this();
     http::async_write(stream_, req_, [self](const beast::error_code& ec, size_t) {
+      if (self->finished_)
+        return;
       if (ec)
         return self->fail(ec);
       // The status line and headers say it all; the body, if any, is not read.
       http::async_read_header(self->stream_, self->buffer_, self->res_,
                               [self](const beast::error_code& e, size_t) {
+                                if (self->finished_)
+                                  return;
                                 if (e)
                                   return self->fail(e);
                                 unsigned code = self->res_.get().result_int();

@@ -117,12 +117,14 @@ result<std::unique_ptr<pipeline_generator>> pipeline_generator::create(pipeline_
   for (const auto& info : gen->cache_->list())
     largest = std::max(largest, info.bytes);
   const uint64_t per_pixel = gen->activation_bytes_per_pixel_;
-  gen->cache_->set_budget_bytes(budget - pixels_room(budget, largest, per_pixel) * per_pixel);
-  if (gen->cache_->budget_bytes() < largest)
+  // pixels_room never goes below the smallest image, which may not fit a tiny budget at all.
+  const uint64_t activations = pixels_room(budget, largest, per_pixel) * per_pixel;
+  if (activations > budget || budget - activations < largest)
     return status{errc::resource_exhausted,
                   "the memory budget of " + std::to_string(budget >> 20) +
                       " MiB leaves no room for a model of " + std::to_string(largest >> 20) + " MiB and a " +
                       std::to_string(smallest_side) + "x" + std::to_string(smallest_side) + " image"};
+  gen->cache_->set_budget_bytes(budget - activations);
   return gen;
 }
 

@@ -1,6 +1,7 @@
 #include "apps/crowdiff/local_generators.hpp"
 
 #include <cstdlib>
+#include <optional>
 #include <unistd.h>
 
 #include "actors/worker/worker_devices.hpp"
@@ -114,23 +115,30 @@ result<std::vector<named_generator>> local_generators(const command_line& cli, c
   const device_plan plan = plan_local_devices(cli.has("cpu"));
   for (const std::string& note : plan.notes)
     log::info("worker_device").kv("note", note);
-  if (plan.gpus.empty()) {
-    auto gen = pipeline_generator::create(std::move(options));
-    if (!gen)
-      return gen.error();
-    out.push_back({name, std::shared_ptr<generator>(std::move(*gen))});
-    return out;
-  }
+  // A GPU whose generator cannot start (out of memory, a faulted device) is skipped with a line; the others
+  // still work. When none starts, the CPU runs; when that fails too, the GPU's error is the answer.
+  std::optional<status> gpu_error;
   for (const gpu_description& gpu : plan.gpus) {
     pipeline_generator_options on_gpu = options;
     on_gpu.cuda_device = gpu.ordinal;
     auto gen = pipeline_generator::create(std::move(on_gpu));
-    if (!gen)
-      return status(gen.error()).with_context(gpu.description);
+    if (!gen) {
+      log::warning("worker_device").kv("device", gpu.description).kv("skipped", gen.error().to_string());
+      gpu_error = status(gen.error()).with_context(gpu.description);
+      continue;
+    }
     const std::string worker = plan.gpus.size() > 1 ? name + "-gpu" + std::to_string(gpu.ordinal) : name;
     log::info("worker_device").kv("worker", worker).kv("device", gpu.description);
     out.push_back({worker, std::shared_ptr<generator>(std::move(*gen))});
   }
+  if (!out.empty())
+    return out;
+  if (gpu_error)
+    log::warning("worker_device").kv("note", "no GPU could start a worker: CPU backend");
+  auto gen = pipeline_generator::create(std::move(options));
+  if (!gen)
+    return gpu_error ? *gpu_error : gen.error();
+  out.push_back({name, std::shared_ptr<generator>(std::move(*gen))});
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/status.hpp"
@@ -20,9 +21,9 @@ struct unet_run {
 };
 
 struct unet_timing {
-  double seconds = 0;  ///< median seconds of one step
-  bool graph = false;  ///< replayed as one CUDA graph; otherwise eager calls (see `note`)
-  std::string note;    ///< why the step was not captured, when it was not
+  double eager_seconds = 0;             ///< median seconds of one step called op by op (what workers run)
+  std::optional<double> graph_seconds;  ///< the same step replayed as one CUDA graph, when it was captured
+  std::string note;                     ///< why the step was not captured, when it was not
 };
 
 /// SD 1.5's UNet at full size (models::sd1_unet_config, 860M parameters) with random f16 weights made in
@@ -35,10 +36,10 @@ class unet_workload {
   static result<std::unique_ptr<unet_workload>> load(kernels::backend& be);
 
   /// Median seconds of one step for `run`: 2 * batch rows of random latents of side size / 8, a random
-  /// 77-token context, timestep 999. The step is captured as a CUDA graph and replayed; when the capture
-  /// fails the step is timed as eager calls and `note` says why. Errors: invalid_argument for a batch under 1
-  /// or a size that is not a positive multiple of 8; the UNet's (a latent side it cannot take) and the
-  /// backend's.
+  /// 77-token context, timestep 999, timed op by op (as the pipeline runs it) and as a CUDA graph replay;
+  /// when the capture fails only the first is there and `note` says why. Errors: invalid_argument for a batch
+  /// under 1 or a size that is not a positive multiple of 8; the UNet's (a latent side it cannot take) and
+  /// the backend's.
   result<unet_timing> time_step(const unet_run& run);
 
   /// Bytes of the weights on the backend.

@@ -74,7 +74,10 @@ inline http_answer http_exchange(uint16_t port, const std::string& method, const
 /// A core with its gateway (rate limits off on loopback, the test-user endpoint on).
 class gateway_core : public core_fixture {
  public:
-  gateway_core() { start_gateway(); }
+  gateway_core() {
+    config.mutable_gateway()->set_webhook_http_loopback(true);  // the tests' receivers are plain http
+    start_gateway();
+  }
   ~gateway_core() override { stop_gateway(); }
 
   /// Starts the gateway on `config` (a test may change `config.gateway()` and start it again).

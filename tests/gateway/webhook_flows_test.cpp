@@ -168,6 +168,24 @@ BOOST_AUTO_TEST_CASE(bad_webhook_urls_are_refused_and_queue_nothing) {
   BOOST_TEST(balance_mk(requester.key) == balance);
 }
 
+// Plain http webhooks (to this machine) only where the operator allows them: otherwise any requester could
+// make the gateway POST to local services.
+BOOST_AUTO_TEST_CASE(plain_http_webhooks_are_refused_unless_allowed) {
+  stop_gateway();
+  config.mutable_gateway()->set_webhook_http_loopback(false);
+  start_gateway();
+  auto requester = add_user("requester", 100);
+  auto balance = balance_mk(requester.key);
+  auto a = call("POST", "/api/v2/generate/async",
+                {{"prompt", "x"}, {"models", {sd}}, {"webhook", "http://127.0.0.1:9/hook"}}, requester.key);
+  BOOST_TEST(a.status == 400u);
+  auto err = a.json();
+  BOOST_REQUIRE(err.is_object());
+  BOOST_TEST(err.at("errors").at("webhook").get<std::string>().find("use https") != std::string::npos);
+  BOOST_TEST(active_jobs() == 0u);
+  BOOST_TEST(balance_mk(requester.key) == balance);
+}
+
 BOOST_AUTO_TEST_CASE(a_cancelled_job_posts_done_with_its_state) {
   webhook_receiver receiver;
   auto requester = add_user("requester", 100);
