@@ -193,7 +193,8 @@ void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r)
           out["message"] = "No online worker can run this request now; it waits until one can or it expires.";
           out["warnings"] = json::array({json{{"code", "NoAvailableWorker"}, {"message", out["message"]}}});
         }
-        if (webhook)
+        // A resubmission is the earlier job: its own submit already follows it (or a restart re-armed it).
+        if (webhook && !reply.value.resubmitted())
           ctx.watchers->watch(id, *webhook);
         reply_json(r, 202, out);
       },

@@ -40,6 +40,7 @@ void reply_with_existing(self_ptr self, caf::typed_response_promise<pb<v1::Submi
             reply.set_estimated_start_ms(est.start_ms);
             reply.set_estimated_finish_ms(est.finish_ms);
             reply.set_possible(est.possible);
+            reply.set_resubmitted(true);
             rp.deliver(pb<v1::SubmitReply>{std::move(reply)});
           },
           [rp](const caf::error& e) mutable { rp.deliver(e); });

@@ -32,6 +32,17 @@ size_t count_event(const requests& got, const std::string& event, unsigned answe
   return n;
 }
 
+/// How many of `got` are for `request_id`.
+size_t count_for(const requests& got, const std::string& request_id) {
+  size_t n = 0;
+  for (const auto& r : got) {
+    auto body = json::parse(r.body, nullptr, false);
+    if (body.is_object() && body.value("request_id", "") == request_id)
+      ++n;
+  }
+  return n;
+}
+
 /// Every request's body as JSON (each must be a JSON object naming its request).
 std::vector<json> bodies(const webhook_receiver& receiver, const std::string& request_id) {
   std::vector<json> out;
@@ -184,6 +195,31 @@ BOOST_AUTO_TEST_CASE(plain_http_webhooks_are_refused_unless_allowed) {
   BOOST_TEST(err.at("errors").at("webhook").get<std::string>().find("use https") != std::string::npos);
   BOOST_TEST(active_jobs() == 0u);
   BOOST_TEST(balance_mk(requester.key) == balance);
+}
+
+// Resubmitting with the same idempotency key (a client retrying a lost answer) is the same job: its
+// webhook is not followed twice, so its receiver gets each body once.
+BOOST_AUTO_TEST_CASE(a_resubmission_does_not_post_again) {
+  webhook_receiver receiver;
+  auto requester = add_user("requester", 100);
+  auto owner = add_user("owner");
+  add_worker("w1", owner.id, std::make_shared<fake_generator>());
+  const json body{{"prompt", "a lighthouse at dusk"},
+                  {"models", {sd}},
+                  {"params", {{"steps", 5}, {"n", 1}}},
+                  {"webhook", receiver.url()}};
+  const std::map<std::string, std::string> headers{{"apikey", requester.key}, {"Idempotency-Key", "retry-1"}};
+  auto first = http_exchange(gw->port(), "POST", "/api/v2/generate/async", body.dump(), headers);
+  BOOST_REQUIRE_EQUAL(first.status, 202u);
+  const std::string id = first.json().at("id").get<std::string>();
+  BOOST_REQUIRE(receiver.wait_until([&](const requests& got) { return count_for(got, id) == 2u; }));
+  auto again = http_exchange(gw->port(), "POST", "/api/v2/generate/async", body.dump(), headers);
+  BOOST_REQUIRE_EQUAL(again.status, 202u);
+  BOOST_TEST(again.json().at("id") == id);
+  // A fresh job to the same receiver ends after anything the resubmission could have caused.
+  const std::string other = submit_with_hook(requester.key, receiver.url());
+  BOOST_REQUIRE(receiver.wait_until([&](const requests& got) { return count_for(got, other) == 2u; }));
+  BOOST_TEST(count_for(receiver.requests(), id) == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_cancelled_job_posts_done_with_its_state) {
