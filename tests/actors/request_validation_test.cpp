@@ -39,7 +39,8 @@ BOOST_AUTO_TEST_CASE(accepts_a_good_request_and_names_the_bad_field) {
   BOOST_TEST(broker::validate_request(r, limits, known).message().find("expiry_s") != std::string::npos);
   r.set_expiry_s(0);
   r.set_seed_variation(1001);
-  BOOST_TEST(broker::validate_request(r, limits, known).message().find("seed_variation") != std::string::npos);
+  BOOST_TEST(broker::validate_request(r, limits, known).message().find("seed_variation") !=
+             std::string::npos);
   r.set_seed_variation(1000);
   BOOST_TEST(broker::validate_request(r, limits, known).is_ok());
   r.set_seed_variation(0);
