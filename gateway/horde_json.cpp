@@ -177,21 +177,6 @@ void refuse_if_set(const json& obj, const char* key, const std::string& prefix, 
     errors[prefix + key] = "is not supported by this server";
 }
 
-bool decode_base64(const std::string& text, std::string& out) {
-  std::string clean = text;
-  if (auto comma = clean.find(','); clean.rfind("data:", 0) == 0 && comma != std::string::npos)
-    clean = clean.substr(comma + 1);
-  out.resize(clean.size());
-  size_t len = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), clean.data(), clean.size(),
-                        " \n\r", &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      end != clean.data() + clean.size())
-    return false;
-  out.resize(len);
-  return true;
-}
-
 // The most significant base-2^32 digit of a number given as base-256 little-endian bytes.
 uint64_t top_limb(const std::vector<uint8_t>& le_bytes) {
   size_t last = le_bytes.size();
@@ -207,6 +192,21 @@ uint64_t top_limb(const std::vector<uint8_t>& le_bytes) {
 }
 
 }  // namespace
+
+bool decode_base64(const std::string& text, std::string& out) {
+  std::string clean = text;
+  if (auto comma = clean.find(','); clean.rfind("data:", 0) == 0 && comma != std::string::npos)
+    clean = clean.substr(comma + 1);
+  out.resize(clean.size());
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), clean.data(), clean.size(),
+                        " \n\r", &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != clean.data() + clean.size())
+    return false;
+  out.resize(len);
+  return true;
+}
 
 uint64_t seed_from_text(const std::string& text) {
   bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;

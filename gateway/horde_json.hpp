@@ -48,6 +48,10 @@ nlohmann::json generation_json(const v1::GenerationResult& result, const uuid& j
 /// A worker as `/v2/workers` shows it.
 nlohmann::json worker_json(const worker_summary& w, const v1::WorkerRecord* record, bool online);
 
+/// Standard base64 (whitespace allowed, an optional `data:...;base64,` prefix dropped) into bytes; false when
+/// `text` is not base64 from start to end.
+bool decode_base64(const std::string& text, std::string& out);
+
 /// An error body `{"message", "rc"}` (and `errors` when given).
 std::string error_body(const std::string& message, const std::string& rc, const field_errors& errors = {});
 

@@ -22,18 +22,6 @@ std::string base64(const std::string& bytes) {
   return out;
 }
 
-bool decode_base64(const std::string& text, std::string& out) {
-  out.resize(text.size());
-  size_t len = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(),
-                        " \n\r", &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      end != text.data() + text.size())
-    return false;
-  out.resize(len);
-  return true;
-}
-
 std::string image_format(const std::string& bytes) {
   if (bytes.rfind("\x89PNG\r\n\x1a\n", 0) == 0)
     return "png";
