@@ -2,8 +2,9 @@
 
 #include <csignal>
 #include <cstdio>
-#include <fstream>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -37,20 +38,30 @@ status bootstrap_admin(persistence::store& store, const std::filesystem::path& d
   if (has_admin)
     return status::ok();
   auto key = generate_api_key();
+  // The key file is complete before the admin exists: written owner-only under a temporary name and renamed,
+  // so a reader never sees it half written, and a crash in between leaves no admin whose key is lost (the
+  // next start makes a new key and replaces the file).
+  auto path = dir / "admin.key";
+  auto partial = dir / "admin.key.partial";
+  {
+    int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return status{errc::io_error, "cannot write " + partial.string()};
+    std::string line = key + "\n";
+    bool written =
+        ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written || ::rename(partial.c_str(), path.c_str()) != 0) {
+      ::unlink(partial.c_str());
+      return status{errc::io_error, "cannot write " + path.string()};
+    }
+  }
   auto hash = hash_api_key(key);
   auto s = store.write_sync([&](persistence::write_txn& txn) {
     return persistence::user_table::create(txn, "admin", hash, wall_ms(), false, true).to_status();
   });
   if (!s)
     return s;
-  auto path = dir / "admin.key";
-  {
-    std::ofstream out(path, std::ios::trunc);
-    out << key << "\n";
-    if (!out)
-      return status{errc::io_error, "cannot write " + path.string()};
-  }
-  chmod(path.c_str(), 0600);
   log::info("admin_created").kv("name", "admin").kv("key_file", path.string());
   std::fprintf(stderr, "created user 'admin'; its API key is in %s\n", path.c_str());
   return status::ok();
