@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "gateway/horde_json.hpp"
 #include "persistence/job_table.hpp"
+#include "persistence/webhook_table.hpp"
 
 namespace crowdiff::gateway {
 namespace {
@@ -60,22 +61,59 @@ json done_body(const uuid& job, const v1::JobStatus& st) {
   return body;
 }
 
+// Records (or clears) in `store`, when there is one, that `job` is owed its `done`; errors are logged.
+void record_owed(persistence::store* store, const uuid& job, bool owed) {
+  if (!store)
+    return;
+  store->write(
+      [job, owed](persistence::write_txn& txn) {
+        return owed ? persistence::webhook_table::owe(txn, job)
+                    : persistence::webhook_table::settle(txn, job);
+      },
+      [job, owed](const status& s) {
+        if (!s)
+          log::error(owed ? "webhook_owed_not_recorded" : "webhook_owed_not_cleared")
+              .kv("job", job.to_string())
+              .kv("error", s.to_string());
+      });
+}
+
 }  // namespace
 
 webhook_watchers::webhook_watchers(caf::actor_system& system, broker_actor broker, webhook_sender& sender,
-                                   image_link_fn image_link)
-    : system_(system), broker_(std::move(broker)), sender_(sender), image_link_(std::move(image_link)) {}
+                                   image_link_fn image_link, persistence::store* store)
+    : system_(system),
+      broker_(std::move(broker)),
+      sender_(sender),
+      image_link_(std::move(image_link)),
+      store_(store) {}
 
 webhook_watchers::~webhook_watchers() {
   stop();
 }
 
 void webhook_watchers::watch(const uuid& job, const webhook_url& url) {
+  {
+    std::lock_guard lock{mutex_};
+    if (stopped_ || followers_.count(job) != 0)
+      return;
+  }
+  // Queued before the follower exists, so the record commits before anything could clear it (the store's
+  // writes commit in order).
+  record_owed(store_, job, true);
+  follow(job, url);
+}
+
+void webhook_watchers::follow(const uuid& job, const webhook_url& url) {
   // A follower touches `this` (sender_, image_link_, forget) only from its handlers, and stop() waits until
   // every follower it finds is gone; one that has left the map already makes no further use of `this`.
   auto follower = [this](caf::event_based_actor* self, uuid id, webhook_url to) -> caf::behavior {
-    auto post = [this, to](const json& body) {
-      sender_.send(to, body.dump(-1, ' ', false, json::error_handler_t::replace));
+    auto dump = [](const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); };
+    auto post = [this, to, dump](const json& body) { sender_.send(to, dump(body)); };
+    // The `done` is no longer owed once delivered or given up on. The store outlives the sender's thread,
+    // which runs this.
+    auto post_done = [this, to, dump, id](const json& body) {
+      sender_.send(to, dump(body), [store = store_, id] { record_owed(store, id, false); });
     };
     auto end = [this, self, id] {
       forget(id);
@@ -86,7 +124,7 @@ void webhook_watchers::watch(const uuid& job, const webhook_url& url) {
     self->set_down_handler([end](caf::down_msg&) { end(); });
     self->request(broker_, subscribe_timeout, subscribe_atom_v, id, caf::actor_cast<caf::actor>(self))
         .then(
-            [this, id, post, end](pb<v1::JobStatus>& reply) {
+            [this, id, post, post_done, end](pb<v1::JobStatus>& reply) {
               // What happened before the subscription: images already done, or the whole job.
               const auto& st = reply.value;
               for (int i = 0; i < st.images_size(); ++i)
@@ -95,7 +133,7 @@ void webhook_watchers::watch(const uuid& job, const webhook_url& url) {
                   post(image_body(id, index, image_link_(id, index), st));
                 }
               if (terminal(st.state())) {
-                post(done_body(id, st));
+                post_done(done_body(id, st));
                 end();
               }
             },
@@ -104,12 +142,12 @@ void webhook_watchers::watch(const uuid& job, const webhook_url& url) {
               end();
             });
     return {
-        [this, id, post, end](event_atom, pb<v1::JobEvent>& ev) {
+        [this, id, post, post_done, end](event_atom, pb<v1::JobEvent>& ev) {
           const auto& e = ev.value;
           if (e.kind() == v1::JobEvent::IMAGE) {
             post(image_body(id, e.image_index(), image_link_(id, e.image_index()), e.status()));
           } else if (e.kind() == v1::JobEvent::STATE && terminal(e.status().state())) {
-            post(done_body(id, e.status()));
+            post_done(done_body(id, e.status()));
             end();
           }
         },
@@ -122,34 +160,55 @@ void webhook_watchers::watch(const uuid& job, const webhook_url& url) {
   followers_.emplace(job, system_.spawn(follower, job, url));
 }
 
-result<size_t> webhook_watchers::rearm(persistence::store& store, bool allow_http) {
-  std::vector<std::pair<uuid, std::string>> found;
+result<size_t> webhook_watchers::rearm(bool allow_http) {
+  if (!store_)
+    return size_t{0};
+  std::map<uuid, std::string> found;  // job -> its webhook
+  std::vector<uuid> gone;             // owed, but the job or its webhook is no longer there
   {
-    auto txn = store.read();
+    auto txn = store_->read();
     if (!txn)
       return txn.error();
     for (auto state : {v1::QUEUED, v1::RUNNING}) {
       auto s = persistence::job_table::scan_state(**txn, state, [&](v1::JobRecord& r) {
         auto id = uuid::from_bytes(r.id());
         if (id && !r.request().webhook().empty())
-          found.emplace_back(*id, r.request().webhook());
+          found.emplace(*id, r.request().webhook());
         return true;
       });
       if (!s)
         return s;
     }
+    std::vector<uuid> owed;
+    auto s = persistence::webhook_table::scan(**txn, [&](const uuid& id) {
+      owed.push_back(id);
+      return true;
+    });
+    if (!s)
+      return s;
+    for (const auto& id : owed) {
+      auto job = persistence::job_table::get(**txn, id);
+      if (!job)
+        return job.error();
+      if (*job && !(*job)->request().webhook().empty())
+        found.emplace(id, (*job)->request().webhook());
+      else
+        gone.push_back(id);
+    }
   }
+  for (const auto& id : gone)
+    record_owed(store_, id, false);
   size_t armed = 0;
   for (const auto& [id, text] : found) {
     auto url = parse_webhook_url(text);
-    if (!url) {
-      log::warning("webhook_not_rearmed").kv("job", id.to_string()).kv("error", url.error().message());
-      continue;
-    }
-    if (!url->tls && !allow_http) {
-      log::warning("webhook_not_rearmed")
-          .kv("job", id.to_string())
-          .kv("error", "plain http webhooks are off (gateway.webhook_http_loopback)");
+    std::string why;
+    if (!url)
+      why = url.error().message();
+    else if (!url->tls && !allow_http)
+      why = "plain http webhooks are off (gateway.webhook_http_loopback)";
+    if (!why.empty()) {
+      log::warning("webhook_not_rearmed").kv("job", id.to_string()).kv("error", why);
+      record_owed(store_, id, false);
       continue;
     }
     watch(id, *url);

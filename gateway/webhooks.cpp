@@ -39,6 +39,7 @@ bool is_ip_literal(const std::string& host) {
 struct delivery {
   webhook_url url;
   std::string body;
+  webhook_sender::final_fn on_final;
   unsigned failed = 0;  // tries that failed so far
 };
 
@@ -55,7 +56,7 @@ struct webhook_sender::impl {
   explicit impl(const webhook_options& o) : options(o), tls(net::ssl::context::tls_client) {}
 
   // Any thread.
-  bool send(const webhook_url& url, std::string body);
+  bool send(const webhook_url& url, std::string body, final_fn on_final);
   void stop();
 
   // The sending thread only.
@@ -228,7 +229,7 @@ class webhook_sender::impl::attempt final : public attempt_base,
   bool finished_ = false;
 };
 
-bool webhook_sender::impl::send(const webhook_url& url, std::string body) {
+bool webhook_sender::impl::send(const webhook_url& url, std::string body, final_fn on_final) {
   {
     std::lock_guard lock{mutex};
     if (!accepting || totals.pending >= options.max_pending) {
@@ -249,7 +250,9 @@ bool webhook_sender::impl::send(const webhook_url& url, std::string body) {
     }
     ++totals.pending;
   }
-  net::post(io, [this, d = delivery{url, std::move(body), 0}]() mutable { enqueue(std::move(d)); });
+  net::post(io, [this, d = delivery{url, std::move(body), std::move(on_final), 0}]() mutable {
+    enqueue(std::move(d));
+  });
   return true;
 }
 
@@ -312,9 +315,13 @@ void webhook_sender::impl::on_done(const std::shared_ptr<attempt_base>& a, deliv
   auto& r = receivers[key];
   --r.in_flight;
   if (ok) {
-    std::lock_guard lock{mutex};
-    ++totals.delivered;
-    settle();
+    {
+      std::lock_guard lock{mutex};
+      ++totals.delivered;
+      settle();
+    }
+    if (d.on_final)
+      d.on_final();
   } else if (!draining && d.failed + 1 < options.attempts) {
     ++d.failed;
     auto wait = options.backoff;
@@ -339,9 +346,14 @@ void webhook_sender::impl::on_done(const std::shared_ptr<attempt_base>& a, deliv
     });
   } else {
     log::warning("webhook_abandoned").kv("to", key).kv("tries", d.failed + 1).kv("error", error);
-    std::lock_guard lock{mutex};
-    ++totals.abandoned;
-    settle();
+    {
+      std::lock_guard lock{mutex};
+      ++totals.abandoned;
+      settle();
+    }
+    // Given up for good only when every try was made; one cut short by stop() is not final.
+    if (d.failed + 1 >= options.attempts && d.on_final)
+      d.on_final();
   }
   if (r.in_flight == 0 && r.queue.empty())
     receivers.erase(key);
@@ -442,8 +454,8 @@ webhook_sender::~webhook_sender() {
   stop();
 }
 
-bool webhook_sender::send(const webhook_url& url, std::string body) {
-  return impl_->send(url, std::move(body));
+bool webhook_sender::send(const webhook_url& url, std::string body, final_fn on_final) {
+  return impl_->send(url, std::move(body), std::move(on_final));
 }
 
 void webhook_sender::stop() {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,10 +42,15 @@ class webhook_sender {
   webhook_sender(const webhook_sender&) = delete;
   webhook_sender& operator=(const webhook_sender&) = delete;
 
+  /// Called on the sending thread when a delivery has ended for good: answered with a 2xx, or abandoned
+  /// after all its `attempts`. Not called for a delivery that send() refused or that stop() cut short, since
+  /// a later process may still make it.
+  using final_fn = std::function<void()>;
+
   /// Queues one delivery of `body` to `url`; never blocks on the network. False, with a warning logged (at
   /// most one a second, with the count), when `max_pending` deliveries are already held or the sender has
   /// stopped: the delivery is dropped.
-  bool send(const webhook_url& url, std::string body);
+  bool send(const webhook_url& url, std::string body, final_fn on_final = {});
 
   /// Ends delivery: every delivery still held gets one last try at once (waits for retries are cut short),
   /// all of them bounded by one `timeout`; what is left then is dropped and logged. Joins the thread.

@@ -115,6 +115,8 @@ status job_table::erase(write_txn& txn, const uuid& id) {
   if (!*found)
     return status::ok();
   CROWDIFF_RETURN_IF_ERROR(txn.erase(table::jobs_by_state, index_key(previous)));
+  // A webhook still owed its `done` goes with the job (webhook_table).
+  CROWDIFF_RETURN_IF_ERROR(txn.erase(table::webhooks_owed, id.to_bytes()));
   return txn.erase(table::jobs, id.to_bytes());
 }
 

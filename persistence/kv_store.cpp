@@ -32,6 +32,8 @@ std::string_view table_name(table t) {
       return "balances";
     case table::jobs_by_client_key:
       return "jobs_by_client_key";
+    case table::webhooks_owed:
+      return "webhooks_owed";
   }
   return "unknown";
 }

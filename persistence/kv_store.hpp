@@ -27,9 +27,10 @@ enum class table : uint8_t {
   journal_by_cause = 11,
   balances = 12,
   jobs_by_client_key = 13,
+  webhooks_owed = 14,
 };
 
-inline constexpr size_t table_count = 14;
+inline constexpr size_t table_count = 15;
 
 /// The on-disk name of a table.
 std::string_view table_name(table t);

@@ -1,6 +1,7 @@
 // Webhooks end to end: a request with `webhook` through the gateway of an in-process core, a fake worker that
 // finishes it, and webhook_receiver on loopback that records what the gateway POSTs; retries, refused URLs,
-// cancellation, a restart of the whole core, and a job that ended before it was watched.
+// cancellation, a restart of the whole core, a `done` still owed at a stop, and a job that ended before it
+// was watched.
 #include <set>
 
 #include <boost/test/unit_test.hpp>
@@ -9,6 +10,7 @@
 #include "gateway/webhooks.hpp"
 #include "gateway_core.hpp"
 #include "persistence/job_table.hpp"
+#include "persistence/webhook_table.hpp"
 #include "webhook_receiver.hpp"
 
 namespace {
@@ -81,6 +83,29 @@ struct webhook_core : gateway_core {
         return true;
       }));
     return n;
+  }
+
+  /// Jobs the store records as owed their webhook's `done`.
+  size_t owed_webhooks() {
+    auto txn = store->read();
+    BOOST_REQUIRE(txn.has_value());
+    size_t n = 0;
+    BOOST_REQUIRE(crowdiff::persistence::webhook_table::scan(**txn, [&](const crowdiff::uuid&) {
+      ++n;
+      return true;
+    }));
+    return n;
+  }
+
+  /// Waits (bounded) until `n` jobs are owed their `done` (the records are written behind the requests).
+  bool owed_webhooks_become(size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + crowdiff::testing::patience;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (owed_webhooks() == n)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return false;
   }
 
   /// Fetches an image link from a webhook body through the gateway; its HTTP status.
@@ -254,6 +279,62 @@ BOOST_AUTO_TEST_CASE(webhooks_are_rearmed_after_a_restart) {
     else
       BOOST_TEST(b.at("state") == "done");
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_done_still_owed_at_a_stop_is_posted_after_the_restart) {
+  config.mutable_gateway()->set_webhook_attempts(5);
+  config.mutable_gateway()->set_webhook_backoff_ms(300'000);  // no retry before the stop
+  stop_gateway();
+  start_gateway();
+  webhook_receiver receiver;
+  receiver.refuse_all(true);
+  auto requester = add_user("requester", 100);
+  auto owner = add_user("owner");
+  add_worker("w1", owner.id, std::make_shared<fake_generator>());
+  auto id = submit_with_hook(requester.key, receiver.url());
+  BOOST_REQUIRE(receiver.wait_until([](const requests& got) { return count_event(got, "done", 500) == 1; }));
+  BOOST_REQUIRE(owed_webhooks_become(1));
+  // The stop's last tries are refused too: the `done` is still owed, in the store.
+  stop_gateway();
+  BOOST_TEST(count_event(receiver.requests(), "done", 200) == 0u);
+  BOOST_TEST(owed_webhooks() == 1u);
+  receiver.refuse_all(false);
+  restart();
+  start_gateway();
+  BOOST_REQUIRE(receiver.wait_until([](const requests& got) {
+    return count_event(got, "image", 200) == 1 && count_event(got, "done", 200) == 1;
+  }));
+  for (const auto& b : bodies(receiver, id))
+    if (b.at("event") == "done")
+      BOOST_TEST(b.at("state") == "done");
+  BOOST_TEST(owed_webhooks_become(0));
+}
+
+BOOST_AUTO_TEST_CASE(a_delivered_done_is_not_owed_and_owed_jobs_that_are_gone_are_dropped) {
+  webhook_receiver receiver;
+  auto requester = add_user("requester", 100);
+  auto owner = add_user("owner");
+  add_worker("w1", owner.id, std::make_shared<fake_generator>());
+  submit_with_hook(requester.key, receiver.url());
+  BOOST_REQUIRE(receiver.wait_until([](const requests& got) { return count_event(got, "done", 200) == 1; }));
+  BOOST_REQUIRE(owed_webhooks_become(0));
+  // A job the store no longer holds (its record was removed by hand) is owed nothing.
+  BOOST_REQUIRE(store->write_sync([](crowdiff::persistence::write_txn& txn) {
+    return crowdiff::persistence::webhook_table::owe(txn, crowdiff::uuid::random());
+  }));
+  restart_all();
+  auto sender = crowdiff::gateway::webhook_sender::start({});
+  BOOST_REQUIRE(sender.has_value());
+  crowdiff::gateway::webhook_watchers watchers(
+      *system, core.broker, **sender, [](const crowdiff::uuid&, uint32_t) { return std::string{}; },
+      store.get());
+  auto armed = watchers.rearm(true);
+  BOOST_REQUIRE(armed.has_value());
+  BOOST_TEST(*armed == 0u);
+  BOOST_TEST(owed_webhooks_become(0));
+  BOOST_TEST(receiver.requests().size() == 2u);  // the image and the done, once each
+  watchers.stop();
+  (*sender)->stop();
 }
 
 BOOST_AUTO_TEST_CASE(a_job_that_ended_before_it_was_watched_gets_its_posts_at_once) {

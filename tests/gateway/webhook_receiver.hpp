@@ -81,6 +81,12 @@ class webhook_receiver {
     return std::string(options_.tls ? "https://" : "http://") + host + ":" + std::to_string(port_) + path;
   }
 
+  /// From now on, answer every request with 500 (true) or as the options say (false).
+  void refuse_all(bool refuse) {
+    std::lock_guard lock{mutex_};
+    refusing_ = refuse;
+  }
+
   std::vector<request> requests() const {
     std::lock_guard lock{mutex_};
     return requests_;
@@ -159,7 +165,7 @@ class webhook_receiver {
       {
         std::lock_guard lock{o.mutex_};
         if (!o.options_.hang)
-          code = o.requests_.size() < o.options_.fail_first ? 500 : 200;
+          code = o.refusing_ || o.requests_.size() < o.options_.fail_first ? 500 : 200;
         o.requests_.push_back({std::string(req.method_string()), std::string(req.target()),
                                std::string(req[http::field::content_type]), req.body(), code,
                                std::chrono::steady_clock::now()});
@@ -226,6 +232,7 @@ class webhook_receiver {
   mutable std::condition_variable changed_;
   std::vector<request> requests_;
   unsigned failed_handshakes_ = 0;
+  bool refusing_ = false;
   std::thread thread_;
 };
 

@@ -3,6 +3,7 @@
 #include "gateway/webhooks.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <mutex>
 
@@ -238,6 +239,39 @@ BOOST_AUTO_TEST_CASE(stop_makes_a_last_try_at_once) {
   BOOST_TEST(got[1].body == "last words");
   BOOST_TEST(got[1].answered == 200u);
   BOOST_TEST(sender->stats().delivered == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(the_final_callback_marks_deliveries_that_ended_for_good) {
+  webhook_receiver fine;
+  webhook_receiver refusing(webhook_receiver::failing_first(1000));
+  webhook_options o;
+  o.attempts = 2;
+  o.backoff = 1ms;
+  auto sender = sender_with(o);
+  std::atomic<int> delivered{0}, given_up{0};
+  BOOST_TEST(sender->send(url_of(fine.url()), "{}", [&] { ++delivered; }));
+  BOOST_TEST(sender->send(url_of(refusing.url()), "{}", [&] { ++given_up; }));
+  BOOST_REQUIRE(stats_until(*sender, [](const auto& s) { return s.pending == 0; }));
+  BOOST_TEST(delivered.load() == 1);
+  BOOST_TEST(given_up.load() == 1);  // after both of its tries
+  BOOST_TEST(refusing.requests().size() == 2u);
+  sender->stop();
+
+  // Cut short by stop() with tries left: not final (a later process may still deliver it).
+  webhook_options patient;
+  patient.attempts = 5;
+  patient.backoff = 600'000ms;
+  patient.timeout = 200ms;
+  auto stopping = sender_with(patient);
+  std::atomic<int> finals{0};
+  stopping->send(url_of(refusing.url()), "{}", [&] { ++finals; });
+  BOOST_REQUIRE(stats_until(*stopping, [](const auto& s) { return s.retried == 1; }));
+  stopping->stop();  // its last try is refused too
+  BOOST_TEST(stopping->stats().abandoned == 1u);
+  BOOST_TEST(finals.load() == 0);
+  // Refused by a stopped sender: not final either.
+  BOOST_TEST(!stopping->send(url_of(fine.url()), "{}", [&] { ++finals; }));
+  BOOST_TEST(finals.load() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(https_verifies_the_receivers_certificate) {
