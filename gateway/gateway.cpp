@@ -14,7 +14,7 @@
 namespace crowdiff::gateway {
 
 struct http_gateway::impl {
-  std::unique_ptr<gateway_context> ctx;
+  std::shared_ptr<gateway_context> ctx;  // shared with callbacks still pending (gateway_context.hpp)
   std::unique_ptr<http_server> server;
   uint16_t port = 0;
 };
@@ -177,7 +177,7 @@ result<std::unique_ptr<http_gateway>> http_gateway::start(caf::actor_system& sys
                                                           const v1::NodeConfig& config) {
   const auto& g = config.gateway();
   auto p = std::make_unique<impl>();
-  p->ctx = std::make_unique<gateway_context>(g.requests_per_s_per_key(), g.requests_per_s_per_ip(),
+  p->ctx = std::make_shared<gateway_context>(g.requests_per_s_per_key(), g.requests_per_s_per_ip(),
                                              static_cast<double>(g.burst()));
   auto& ctx = *p->ctx;
   ctx.system = &system;
@@ -197,7 +197,7 @@ result<std::unique_ptr<http_gateway>> http_gateway::start(caf::actor_system& sys
   auto* ctxp = &ctx;
   ctx.watchers = std::make_unique<webhook_watchers>(
       system, core.broker, *ctx.webhooks,
-      [ctxp](const uuid& job, uint32_t index) { return image_url(*ctxp, job, index); });
+      [ctxp](const uuid& job, uint32_t index) { return image_url(*ctxp, job, index); }, &store);
   http_server::options opts;
   opts.host = g.listen_host().empty() ? "0.0.0.0" : g.listen_host();
   opts.port = static_cast<uint16_t>(g.http_port());
@@ -221,8 +221,8 @@ result<std::unique_ptr<http_gateway>> http_gateway::start(caf::actor_system& sys
     return port.error();
   p->port = *port;
   log::info("gateway_listening").kv("port", *port).kv("url", ctx.public_url);
-  // Jobs accepted before a restart still call their webhooks.
-  if (auto armed = ctx.watchers->rearm(store, g.webhook_http_loopback()); !armed)
+  // Jobs accepted before a restart still call their webhooks, and `done`s owed then are POSTed now.
+  if (auto armed = ctx.watchers->rearm(g.webhook_http_loopback()); !armed)
     log::error("webhooks_not_rearmed").kv("error", armed.error().to_string());
   return std::unique_ptr<http_gateway>{new http_gateway(std::move(p))};
 }
@@ -243,6 +243,11 @@ void http_gateway::stop() {
   impl_->server->stop();
   impl_->server.reset();
   auto& ctx = *impl_->ctx;
+  {
+    // Waits for callbacks running now; later ones do nothing.
+    std::unique_lock lock{ctx.gate};
+    ctx.open = false;
+  }
   {
     std::lock_guard lock{ctx.workers_mutex};
     for (auto& [key, w] : ctx.http_workers)

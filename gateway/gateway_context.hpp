@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <shared_mutex>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -14,6 +15,7 @@
 #include "actors/detail/authenticate.hpp"
 #include "actors/node/core_node.hpp"
 #include "crowdiff/v1/config.pb.h"
+#include "gateway/actor_bridge.hpp"
 #include "gateway/horde_json.hpp"
 #include "gateway/http_server.hpp"
 #include "gateway/rate_limiter.hpp"
@@ -36,7 +38,9 @@ struct handed_out {
   int64_t when_ms = 0;
 };
 
-struct gateway_context {
+/// Shared by the gateway and the callbacks its handlers leave behind (replies that come later): they hold it
+/// by shared_ptr, so it outlives them.
+struct gateway_context : std::enable_shared_from_this<gateway_context> {
   caf::actor_system* system = nullptr;
   core_handles core;
   persistence::store* store = nullptr;
@@ -60,9 +64,40 @@ struct gateway_context {
   std::mutex uploads_mutex;
   std::map<uuid, std::pair<std::string, int64_t>> uploads;  // bytes, when
 
+  /// A callback that runs after its handler returned holds `gate` shared while it runs and does nothing once
+  /// `open` is false; http_gateway::stop() closes it holding `gate` exclusively, so after stop() no callback
+  /// touches the store, the core or the webhooks, which may be gone.
+  std::shared_mutex gate;
+  bool open = true;
+
   gateway_context(double key_rate, double ip_rate, double burst)
       : per_key(key_rate, burst), per_ip(ip_rate, burst) {}
 };
+
+namespace callbacks {
+
+template <class F, class... Args>
+auto while_open(std::shared_ptr<gateway_context> c, F f, caf::detail::type_list<Args...>) {
+  return [c = std::move(c), f = std::move(f)](Args... xs) mutable {
+    std::shared_lock lock{c->gate};
+    if (c->open)
+      f(std::forward<Args>(xs)...);
+  };
+}
+
+}  // namespace callbacks
+
+/// ask() (actor_bridge.hpp) for the routes: the callbacks run only while the gateway is open (see `gate`);
+/// after it stopped, nobody waits for their answer.
+template <class Handle, class OnValue, class OnError, class... Ts>
+void ask(gateway_context& ctx, const Handle& dest, std::chrono::milliseconds timeout, OnValue on_value,
+         OnError on_error, Ts... xs) {
+  auto c = ctx.shared_from_this();
+  using value_args = typename caf::detail::get_callable_trait<OnValue>::arg_types;
+  ask(*ctx.system, dest, timeout, callbacks::while_open(c, std::move(on_value), value_args{}),
+      callbacks::while_open(c, std::move(on_error), caf::detail::type_list<const status&>{}),
+      std::move(xs)...);
+}
 
 // Responses.
 void reply_json(const reply_ptr& r, unsigned status, const json& body);

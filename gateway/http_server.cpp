@@ -56,10 +56,34 @@ std::string json_error(std::string_view message, std::string_view rc) {
   return out;
 }
 
+class session;
+
+// What the sessions share with the server. A session keeps it alive, so the io_context outlives every
+// socket: a responder held by an actor may end the last session after the server is gone. Once `stopped`,
+// nothing more is posted to the io_context (see http_server::stop()).
+struct server_core {
+  request_handler handler;
+  size_t max_body = 0;
+  net::io_context io;
+
+  std::mutex mutex;
+  bool stopped = false;
+  std::vector<std::weak_ptr<session>> sessions;  // to close at stop; expired ones pruned as they pile up
+  size_t prune_at = 64;
+
+  /// Posts `f` unless the server has stopped (then it is dropped; the connection is closed anyway).
+  template <class Executor, class F>
+  void post(const Executor& ex, F&& f) {
+    std::lock_guard lock{mutex};
+    if (!stopped)
+      net::post(ex, std::forward<F>(f));
+  }
+};
+
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket socket, const request_handler& handler, size_t max_body)
-      : stream_(std::move(socket)), handler_(handler), max_body_(max_body) {}
+  session(std::shared_ptr<server_core> core, tcp::socket socket)
+      : core_(std::move(core)), stream_(std::move(socket)), max_body_(core_->max_body) {}
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -68,14 +92,14 @@ class session : public std::enable_shared_from_this<session> {
   // Called through the responder, from any thread.
   void reply(unsigned status, std::string content_type, std::string body,
              std::vector<std::pair<std::string, std::string>> headers) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), status, ct = std::move(content_type),
-                                       body = std::move(body), headers = std::move(headers)]() mutable {
+    core_->post(stream_.get_executor(), [self = shared_from_this(), status, ct = std::move(content_type),
+                                         body = std::move(body), headers = std::move(headers)]() mutable {
       self->write_response(status, std::move(ct), std::move(body), std::move(headers));
     });
   }
 
   void start_stream(std::string content_type) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), ct = std::move(content_type)] {
+    core_->post(stream_.get_executor(), [self = shared_from_this(), ct = std::move(content_type)] {
       std::string head = "HTTP/1.1 200 OK\r\nContent-Type: " + ct +
                          "\r\nCache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n";
       for (const auto& [k, v] : common_headers())
@@ -88,14 +112,14 @@ class session : public std::enable_shared_from_this<session> {
   bool send(std::string chunk) {
     if (closed_)
       return false;
-    net::post(stream_.get_executor(), [self = shared_from_this(), chunk = std::move(chunk)]() mutable {
+    core_->post(stream_.get_executor(), [self = shared_from_this(), chunk = std::move(chunk)]() mutable {
       self->enqueue_raw(std::move(chunk));
     });
     return true;
   }
 
   void close_stream() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    core_->post(stream_.get_executor(), [self = shared_from_this()] {
       self->closing_ = true;
       if (self->outbox_.empty())
         self->shutdown();
@@ -103,6 +127,16 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   bool closed() const { return closed_; }
+
+  /// Closes the connection (on the io_context's thread, or when none runs it).
+  void shutdown() {
+    if (closed_)
+      return;
+    closed_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
 
  private:
   void read() {
@@ -155,7 +189,7 @@ class session : public std::enable_shared_from_this<session> {
                       {"Access-Control-Max-Age", "86400"}});
       return;
     }
-    handler_(req, std::make_shared<bound_responder>(shared_from_this()));
+    core_->handler(req, std::make_shared<bound_responder>(shared_from_this()));
   }
 
   void write_response(unsigned status, std::string content_type, std::string body,
@@ -202,15 +236,6 @@ class session : public std::enable_shared_from_this<session> {
                      });
   }
 
-  void shutdown() {
-    if (closed_)
-      return;
-    closed_ = true;
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
-  }
-
   struct bound_responder : responder {
     explicit bound_responder(std::shared_ptr<session> s) : s_(std::move(s)) {}
     void reply(unsigned status, std::string content_type, std::string body,
@@ -231,10 +256,10 @@ class session : public std::enable_shared_from_this<session> {
     std::atomic<bool> answered_{false};
   };
 
+  std::shared_ptr<server_core> core_;  // first: released after the socket is gone
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  const request_handler& handler_;
   size_t max_body_;
   bool keep_alive_ = true;
   std::atomic<bool> closed_{false};
@@ -246,18 +271,29 @@ class session : public std::enable_shared_from_this<session> {
 
 struct http_server::impl {
   options opts;
-  request_handler handler;
-  net::io_context io;
+  std::shared_ptr<server_core> core = std::make_shared<server_core>();
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
 
   void accept() {
-    acceptor->async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor->async_accept(net::make_strand(core->io), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted)
         return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<session>(std::move(socket), handler, opts.max_body_bytes)->start();
+        auto s = std::make_shared<session>(core, std::move(socket));
+        {
+          std::lock_guard lock{core->mutex};
+          if (core->stopped)
+            return;
+          auto& all = core->sessions;
+          if (all.size() >= core->prune_at) {
+            std::erase_if(all, [](const std::weak_ptr<session>& w) { return w.expired(); });
+            core->prune_at = std::max<size_t>(64, 2 * all.size());
+          }
+          all.push_back(s);
+        }
+        s->start();
       }
       accept();
     });
@@ -266,7 +302,8 @@ struct http_server::impl {
 
 http_server::http_server(options opts, request_handler handler) : impl_(std::make_unique<impl>()) {
   impl_->opts = std::move(opts);
-  impl_->handler = std::move(handler);
+  impl_->core->handler = std::move(handler);
+  impl_->core->max_body = impl_->opts.max_body_bytes;
 }
 
 http_server::~http_server() {
@@ -279,7 +316,7 @@ result<uint16_t> http_server::start(const std::function<void(uint16_t)>& before_
   if (ec)
     return status{errc::invalid_argument, "bad listen address '" + impl_->opts.host + "'"};
   tcp::endpoint endpoint{address, impl_->opts.port};
-  auto& acc = impl_->acceptor.emplace(impl_->io);
+  auto& acc = impl_->acceptor.emplace(impl_->core->io);
   acc.open(endpoint.protocol(), ec);
   if (!ec)
     acc.set_option(net::socket_base::reuse_address(true), ec);
@@ -295,18 +332,40 @@ result<uint16_t> http_server::start(const std::function<void(uint16_t)>& before_
     before_serving(port);
   impl_->accept();
   for (unsigned i = 0; i < std::max(1u, impl_->opts.threads); ++i)
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+    impl_->threads.emplace_back([core = impl_->core.get()] { core->io.run(); });
   return port;
 }
 
 void http_server::stop() {
-  if (!impl_)
+  if (!impl_ || impl_->threads.empty())
     return;
-  impl_->io.stop();
+  auto& core = *impl_->core;
+  std::vector<std::shared_ptr<session>> live;
+  {
+    std::lock_guard lock{core.mutex};
+    core.stopped = true;  // from now on responders post nothing
+    for (auto& w : core.sessions)
+      if (auto s = w.lock())
+        live.push_back(std::move(s));
+    core.sessions.clear();
+  }
+  core.io.stop();
   for (auto& t : impl_->threads)
     if (t.joinable())
       t.join();
   impl_->threads.clear();
+  // No thread runs the io_context now. Close the acceptor and every connection and run what is left: each
+  // pending operation ends (aborted) and lets go of its session, so no session and io_context keep each
+  // other alive. A session still held by a responder ends later, with the io_context it keeps.
+  core.io.restart();
+  beast::error_code ignored;
+  if (impl_->acceptor)
+    impl_->acceptor->close(ignored);
+  for (auto& s : live)
+    s->shutdown();
+  live.clear();
+  core.io.poll();
+  impl_->acceptor.reset();
 }
 
 const std::vector<std::pair<std::string, std::string>>& common_headers() {

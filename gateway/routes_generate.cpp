@@ -40,7 +40,7 @@ struct full_status : std::enable_shared_from_this<full_status> {
     }
     uint32_t index = pending[done++];
     ask(
-        *ctx.system, ctx.core.broker, ask_timeout,
+        ctx, ctx.core.broker, ask_timeout,
         [self = shared_from_this(), index](pb<v1::GenerationResult>& res) {
           std::string img =
               self->inline_images ? base64(res.value.image()) : image_url(self->ctx, self->job, index);
@@ -92,9 +92,10 @@ std::string sse(const std::string& event, const json& data) {
 void stream_events(gateway_context& ctx, const uuid& job, const reply_ptr& r) {
   r->start_stream("text/event-stream");
   auto broker = ctx.core.broker;
-  auto* ctxp = &ctx;
+  // Shared: the stream may outlive the gateway (image_url reads only what is fixed at its start).
+  auto c = ctx.shared_from_this();
   // The job goes in as a spawn argument, not a capture: see ask() in actor_bridge.hpp.
-  auto streamer = [broker, r, ctxp](caf::event_based_actor* self, uuid id) -> caf::behavior {
+  auto streamer = [broker, r, c](caf::event_based_actor* self, uuid id) -> caf::behavior {
     auto terminal = [](v1::JobState s) { return s == v1::DONE || s == v1::FAILED || s == v1::CANCELLED; };
     self->request(broker, ask_timeout, subscribe_atom::value, id, caf::actor_cast<caf::actor>(self))
         .then(
@@ -134,8 +135,8 @@ void stream_events(gateway_context& ctx, const uuid& job, const reply_ptr& r) {
             self->quit();
           }
         },
-        [self, r, ctxp, id](image_atom, pb<v1::GenerationResult>& res) {
-          json data = generation_json(res.value, id, image_url(*ctxp, id, res.value.image_index()));
+        [self, r, c, id](image_atom, pb<v1::GenerationResult>& res) {
+          json data = generation_json(res.value, id, image_url(*c, id, res.value.image_index()));
           if (!r->send(sse("generation", data)))
             self->quit();
         },
@@ -172,7 +173,7 @@ void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r)
   }
   if (in.dry_run) {
     ask(
-        *ctx.system, ctx.core.ledger, ask_timeout,
+        ctx, ctx.core.ledger, ask_timeout,
         [r](pb<v1::KudosQuote>& q) {
           reply_json(r, 200, json{{"kudos", std::llround(static_cast<double>(q.value.total_mk()) / 1000.0)}});
         },
@@ -183,7 +184,7 @@ void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r)
   auto key = api_key_of(req);
   auto webhook = std::move(in.webhook);
   ask(
-      *ctx.system, ctx.core.broker, ask_timeout,
+      ctx, ctx.core.broker, ask_timeout,
       [&ctx, r, webhook](pb<v1::SubmitReply>& reply) {
         auto id = *uuid::from_bytes(reply.value.job_id());
         json out;
@@ -219,7 +220,7 @@ bool route_generate(gateway_context& ctx, http_request& req, const reply_ptr& r)
       if (!job)
         return true;
       ask(
-          *ctx.system, ctx.core.broker, ask_timeout,
+          ctx, ctx.core.broker, ask_timeout,
           [r](pb<v1::JobStatus>& st) { reply_json(r, 200, check_json(st.value, wall_ms())); },
           [r](const status& s) { reply_status_error(r, s); }, status_atom::value, *job);
       return true;
@@ -235,9 +236,9 @@ bool route_generate(gateway_context& ctx, http_request& req, const reply_ptr& r)
         };
         auto on_error = [r](const status& s) { reply_status_error(r, s); };
         if (cancel)
-          ask(*ctx.system, ctx.core.broker, ask_timeout, on_status, on_error, cancel_atom::value, *job);
+          ask(ctx, ctx.core.broker, ask_timeout, on_status, on_error, cancel_atom::value, *job);
         else
-          ask(*ctx.system, ctx.core.broker, ask_timeout, on_status, on_error, status_atom::value, *job);
+          ask(ctx, ctx.core.broker, ask_timeout, on_status, on_error, status_atom::value, *job);
       });
       return true;
     }
@@ -264,7 +265,7 @@ bool route_generate(gateway_context& ctx, http_request& req, const reply_ptr& r)
         return true;
       }
       ask(
-          *ctx.system, ctx.core.broker, ask_timeout,
+          ctx, ctx.core.broker, ask_timeout,
           [r](pb<v1::GenerationResult>& res) {
             std::string type = res.value.format() == "png" ? "image/png" : "image/webp";
             r->reply(200, type, std::move(*res.value.mutable_image()),

@@ -220,7 +220,7 @@ void transfer(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     return;
   }
   ask(
-      *ctx.system, ctx.core.ledger, ask_timeout,
+      ctx, ctx.core.ledger, ask_timeout,
       [r](pb<v1::LedgerEntry>& e) {
         reply_json(r, 200, json{{"transferred", static_cast<double>(e.value.amount_mk()) / 1000.0}});
       },
@@ -240,12 +240,12 @@ void test_user(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   }
   std::string name = "test_" + uuid::random().to_string().substr(0, 8);
   ask(
-      *ctx.system, ctx.core.ledger, ask_timeout,
+      ctx, ctx.core.ledger, ask_timeout,
       [&ctx, r](pb<v1::UserRecord>& user, std::string& key) {
         uint64_t id = user.value.id();
         std::string username = user.value.name() + "#" + std::to_string(id);
         ask(
-            *ctx.system, ctx.core.ledger, ask_timeout,
+            ctx, ctx.core.ledger, ask_timeout,
             [r, key, id, username](pb<v1::LedgerEntry>& e) {
               reply_json(r, 200,
                          json{{"api_key", key},
@@ -277,7 +277,7 @@ bool route_info(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     }
     if (seg[3] == "models") {
       ask(
-          *ctx.system, ctx.core.scheduler, ask_timeout,
+          ctx, ctx.core.scheduler, ask_timeout,
           [r](model_stats& stats) {
             json out = json::array();
             for (const auto& m : stats)
@@ -295,7 +295,7 @@ bool route_info(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     }
     if (seg[3] == "performance") {
       ask(
-          *ctx.system, ctx.core.scheduler, ask_timeout,
+          ctx, ctx.core.scheduler, ask_timeout,
           [r](scheduler_load& l) {
             reply_json(r, 200,
                        json{{"queued_requests", l.queued_images + l.running_images},
@@ -319,7 +319,7 @@ bool route_info(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   }
   if (family == "stats" && seg.size() == 5 && seg[3] == "img" && seg[4] == "totals" && req.method == "GET") {
     ask(
-        *ctx.system, ctx.core.broker, ask_timeout,
+        ctx, ctx.core.broker, ask_timeout,
         [r](image_totals& t) {
           auto window = [](uint64_t images, double ps) { return json{{"images", images}, {"ps", ps}}; };
           reply_json(r, 200,

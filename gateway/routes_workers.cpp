@@ -205,7 +205,7 @@ void pop(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   auto worker = worker_for(ctx, who->user_id, reg.name());
   uint64_t owner = who->user_id;
   ask(
-      *ctx.system, worker, ask_timeout,
+      ctx, worker, ask_timeout,
       [&ctx, r, worker, owner, name = reg.name()](std::vector<pb<v1::TaskSpec>>& tasks) {
         if (tasks.empty()) {
           // A worker in maintenance still gets its owner's own jobs; with none, it is told why it gets
@@ -329,7 +329,7 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     result.set_image(std::move(bytes));
   }
   ask(
-      *ctx.system, where.worker, ask_timeout,
+      ctx, where.worker, ask_timeout,
       [r](int64_t reward_mk) {
         // The hand-out record stays (it ages out), so a second submit is told it is a duplicate.
         reply_json(r, 200, json{{"reward", static_cast<double>(reward_mk) / 1000.0}});
@@ -353,7 +353,7 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
 
 void list_workers(gateway_context& ctx, const reply_ptr& r, std::optional<uint64_t> one) {
   ask(
-      *ctx.system, ctx.core.scheduler, ask_timeout,
+      ctx, ctx.core.scheduler, ask_timeout,
       [&ctx, r, one](worker_summaries& ws) {
         json list = json::array();
         auto txn = ctx.store->read();
