@@ -4,6 +4,7 @@
 // C++ client in the test process itself.
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include <boost/test/results_collector.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "crowdiff/client.hpp"
@@ -82,6 +84,12 @@ inline uint16_t free_port() {
 class cluster {
  public:
   cluster() : port_(free_port()), http_port_(free_port()) {}
+  /// A failed test shows the processes' logs (they go with the temporary directory).
+  ~cluster() {
+    namespace ut = boost::unit_test;
+    if (!ut::results_collector.results(ut::framework::current_test_case().p_id).passed())
+      std::fprintf(stderr, "%s\n", logs().c_str());
+  }
 
   const std::filesystem::path& dir() const { return dir_.path(); }
   uint16_t port() const { return port_; }
