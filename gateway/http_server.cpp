@@ -149,6 +149,8 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_read(beast::error_code ec) {
+    if (closed_)
+      return;  // closed by stop(): a request read just before is not handled
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset) {
       shutdown();
       return;
@@ -277,7 +279,9 @@ struct http_server::impl {
 
   void accept() {
     acceptor->async_accept(net::make_strand(core->io), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted)
+      // Closed by stop(): never accept again (an accept that failed otherwise, out of descriptors say, is
+      // retried while the server runs).
+      if (ec == net::error::operation_aborted || !acceptor->is_open())
         return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);

@@ -98,8 +98,9 @@ void webhook_watchers::watch(const uuid& job, const webhook_url& url) {
     if (stopped_ || followers_.count(job) != 0)
       return;
   }
-  // Queued before the follower exists, so the record commits before anything could clear it (the store's
-  // writes commit in order).
+  // The Broker recorded the job as owed when it accepted it; this covers jobs accepted before it did so (an
+  // older store). Queued before the follower exists, so it commits before anything could clear it (the
+  // store's writes commit in order).
   record_owed(store_, job, true);
   follow(job, url);
 }

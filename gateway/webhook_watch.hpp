@@ -20,9 +20,10 @@ namespace crowdiff::gateway {
 /// The jobs whose requesters asked for a webhook, each followed by a small actor subscribed to the Broker
 /// that hands the job's events to the webhook_sender: `image` for every image as it is ready and one `done`
 /// when the job ends (body shapes: gateway/README.md). With a store, a job stays in its `webhooks_owed`
-/// table from watch() until its `done` is delivered or given up on, so one that a process ended with still
-/// owes (queued, waiting for a retry, cut short by stop, or lost in a crash) is POSTed by the next one. Its
-/// users must stop() it before the sender, the image link function and the store go away.
+/// table (written by the Broker with the job) until its `done` is delivered or given up on, so one that a
+/// process ended with still owes (queued, waiting for a retry, cut short by stop, or lost in a crash) is
+/// POSTed by the next one. Its users must stop() it before the sender, the image link function and the store
+/// go away.
 class webhook_watchers {
  public:
   /// `image_link(job, index)`: the URL of an image, as `/v2/generate/status` gives it.

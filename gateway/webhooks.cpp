@@ -315,13 +315,12 @@ void webhook_sender::impl::on_done(const std::shared_ptr<attempt_base>& a, deliv
   auto& r = receivers[key];
   --r.in_flight;
   if (ok) {
-    {
-      std::lock_guard lock{mutex};
-      ++totals.delivered;
-      settle();
-    }
+    // Before the counters say the delivery is over, so whoever waits on them sees its outcome recorded.
     if (d.on_final)
       d.on_final();
+    std::lock_guard lock{mutex};
+    ++totals.delivered;
+    settle();
   } else if (!draining && d.failed + 1 < options.attempts) {
     ++d.failed;
     auto wait = options.backoff;
@@ -346,14 +345,13 @@ void webhook_sender::impl::on_done(const std::shared_ptr<attempt_base>& a, deliv
     });
   } else {
     log::warning("webhook_abandoned").kv("to", key).kv("tries", d.failed + 1).kv("error", error);
-    {
-      std::lock_guard lock{mutex};
-      ++totals.abandoned;
-      settle();
-    }
-    // Given up for good only when every try was made; one cut short by stop() is not final.
-    if (d.failed + 1 >= options.attempts && d.on_final)
+    // Given up for good only when every try was made in full; one cut short by stop() (its retry brought
+    // forward, or ended by the drain deadline) is not final.
+    if (!draining && d.failed + 1 >= options.attempts && d.on_final)
       d.on_final();
+    std::lock_guard lock{mutex};
+    ++totals.abandoned;
+    settle();
   }
   if (r.in_flight == 0 && r.queue.empty())
     receivers.erase(key);

@@ -20,6 +20,7 @@
 #include "persistence/ledger_book.hpp"
 #include "persistence/meta_table.hpp"
 #include "persistence/result_table.hpp"
+#include "persistence/webhook_table.hpp"
 #include "persistence/worker_table.hpp"
 
 namespace crowdiff {
@@ -116,6 +117,11 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
                                                                    *uuid::from_bytes(record->id())));
               }
               CROWDIFF_RETURN_IF_ERROR(job_table::put(txn, *record));
+              // From its acceptance on, a job with a webhook is owed its `done` (the gateway POSTs it, after
+              // a restart too, and clears this once it is delivered or given up on).
+              if (!record->request().webhook().empty())
+                CROWDIFF_RETURN_IF_ERROR(
+                    persistence::webhook_table::owe(txn, *uuid::from_bytes(record->id())));
               auto current = persistence::read_counter(txn, persistence::meta_keys::next_job_sequence);
               if (!current)
                 return current.error();

@@ -55,6 +55,13 @@ status bootstrap_admin(persistence::store& store, const std::filesystem::path& d
       ::unlink(partial.c_str());
       return status{errc::io_error, "cannot write " + path.string()};
     }
+    // The rename is durable only once the directory is.
+    int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool synced = dir_fd >= 0 && ::fsync(dir_fd) == 0;
+    if (dir_fd >= 0)
+      ::close(dir_fd);
+    if (!synced)
+      return status{errc::io_error, "cannot sync " + dir.string()};
   }
   auto hash = hash_api_key(key);
   auto s = store.write_sync([&](persistence::write_txn& txn) {

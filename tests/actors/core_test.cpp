@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "core_fixture.hpp"
 #include "persistence/job_table.hpp"
+#include "persistence/webhook_table.hpp"
 
 using namespace crowdiff;
 using namespace crowdiff::testing;
@@ -273,6 +274,19 @@ BOOST_AUTO_TEST_CASE(acknowledged_jobs_survive_a_restart) {
   }
   auto books = audit();
   BOOST_TEST(books.sum_of_balances_mk() == books.minted_mk() - books.burned_mk());
+}
+
+BOOST_AUTO_TEST_CASE(a_job_with_a_webhook_is_owed_its_done_from_its_acceptance) {
+  auto alice = add_user("alice", 100);
+  auto with_hook = request(1);
+  with_hook.set_webhook("https://hooks.example/done");
+  auto hooked = submit_ok(alice.key, with_hook);
+  auto plain = submit_ok(alice.key, request(1));
+  // Acknowledged means durable, and the record is written with the job.
+  auto txn = store->read();
+  BOOST_REQUIRE(txn.has_value());
+  BOOST_TEST(*persistence::webhook_table::owed(**txn, hooked) == true);
+  BOOST_TEST(*persistence::webhook_table::owed(**txn, plain) == false);
 }
 
 BOOST_AUTO_TEST_CASE(a_straggler_gets_a_backup_and_only_the_winner_is_credited) {

@@ -87,8 +87,15 @@ class cluster {
   /// A failed test shows the processes' logs (they go with the temporary directory).
   ~cluster() {
     namespace ut = boost::unit_test;
-    if (!ut::results_collector.results(ut::framework::current_test_case().p_id).passed())
-      std::fprintf(stderr, "%s\n", logs().c_str());
+    // The processes end first, so their logs are complete.
+    workers_.clear();
+    core_.reset();
+    try {
+      if (!ut::results_collector.results(ut::framework::current_test_case().p_id).passed())
+        std::fprintf(stderr, "%s\n", logs().c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "(the logs could not be read: %s)\n", e.what());
+    }
   }
 
   const std::filesystem::path& dir() const { return dir_.path(); }
