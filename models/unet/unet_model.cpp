@@ -17,12 +17,8 @@ std::string at(const std::string& prefix, size_t index) {
 }  // namespace
 
 result<unet_model> unet_model::load(weight_loader& loader, const unet_config& config) {
+  CROWDIFF_RETURN_IF_ERROR(validate(config));
   const size_t levels = config.block_out_channels.size();
-  if (levels == 0 || config.down_block_attention.size() != levels || config.attention_heads.size() != levels)
-    return status{errc::unsupported,
-                  "unet: inconsistent configuration of " + std::to_string(levels) + " levels"};
-  if (config.layers_per_block < 1 || config.transformer_layers < 1)
-    return status{errc::unsupported, "unet: needs at least one resnet and one transformer layer per block"};
   unet_model model;
   model.config_ = config;
   const auto& channels = config.block_out_channels;

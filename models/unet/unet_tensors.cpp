@@ -97,12 +97,8 @@ unet_config sd1_unet_config() {
 }
 
 result<std::vector<tensor_spec>> unet_tensor_specs(const unet_config& config) {
+  CROWDIFF_RETURN_IF_ERROR(validate(config));
   const size_t levels = config.block_out_channels.size();
-  if (levels == 0 || config.down_block_attention.size() != levels || config.attention_heads.size() != levels)
-    return status{errc::unsupported,
-                  "unet: inconsistent configuration of " + std::to_string(levels) + " levels"};
-  if (config.layers_per_block < 1 || config.transformer_layers < 1)
-    return status{errc::unsupported, "unet: needs at least one resnet and one transformer layer per block"};
   spec_list specs(config);
   const std::string p = "unet.";
   const int64_t c0 = config.block_out_channels[0];

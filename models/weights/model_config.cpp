@@ -5,6 +5,16 @@
 
 namespace crowdiff::models {
 
+status validate(const unet_config& config) {
+  const size_t levels = config.block_out_channels.size();
+  if (levels == 0 || config.down_block_attention.size() != levels || config.attention_heads.size() != levels)
+    return status{errc::unsupported,
+                  "unet: inconsistent configuration of " + std::to_string(levels) + " levels"};
+  if (config.layers_per_block < 1 || config.transformer_layers < 1)
+    return status{errc::unsupported, "unet: needs at least one resnet and one transformer layer per block"};
+  return status::ok();
+}
+
 std::string_view to_string(model_family family) {
   switch (family) {
     case model_family::sd1:

@@ -33,6 +33,9 @@ struct unet_config {
   int norm_groups = 32;
 };
 
+/// ok, or unsupported when the levels' lists disagree in length or a block would have no layers.
+status validate(const unet_config& config);
+
 struct vae_config {
   int in_channels = 3;
   int latent_channels = 4;
