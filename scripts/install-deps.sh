@@ -6,7 +6,7 @@ packages=(
   libcaf-dev libprotobuf-dev protobuf-compiler liblmdb-dev lmdb-utils libsodium-dev
   libboost-dev libboost-test-dev libboost-program-options-dev
   libssl-dev nlohmann-json3-dev
-  libdnnl-dev libwebp-dev libpng-dev zlib1g-dev
+  libdnnl-dev ocl-icd-opencl-dev libwebp-dev libpng-dev zlib1g-dev
 )
 missing=()
 for p in "${packages[@]}"; do
