@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "common/utf8.hpp"
+
 namespace crowdiff::log {
 namespace {
 
@@ -22,8 +24,10 @@ bool needs_quotes(std::string_view v) {
   return false;
 }
 
+// Values may come from outside: bytes that are not UTF-8 are written as \xNN, so a line stays one valid line.
 void append_value(std::string& out, std::string_view v) {
-  if (!needs_quotes(v)) {
+  bool utf8 = valid_utf8(v);
+  if (utf8 && !needs_quotes(v)) {
     out.append(v);
     return;
   }
@@ -46,7 +50,7 @@ void append_value(std::string& out, std::string_view v) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (static_cast<unsigned char>(c) < 0x20 || (!utf8 && static_cast<unsigned char>(c) >= 0x80)) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
           out += buf;

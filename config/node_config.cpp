@@ -88,6 +88,16 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
     net->set_heartbeat_ms(1000);
   if (net->connection_timeout_ms() == 0)
     net->set_connection_timeout_ms(5000);
+  if (net->max_message_bytes() == 0)
+    net->set_max_message_bytes(48u << 20);
+  if (net->handshake_timeout_ms() == 0)
+    net->set_handshake_timeout_ms(10'000);
+  if (net->max_connections() == 0)
+    net->set_max_connections(1024);
+  if (net->max_connections_per_ip() == 0)
+    net->set_max_connections_per_ip(32);
+  if (net->max_buffered_bytes() == 0)
+    net->set_max_buffered_bytes(512u << 20);
   auto* wk = c.mutable_worker();
   if (wk->reconnect_max_ms() == 0)
     wk->set_reconnect_max_ms(10'000);
@@ -112,6 +122,30 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
     gw->set_webhook_timeout_ms(10'000);
   if (gw->webhook_max_pending() == 0)
     gw->set_webhook_max_pending(10'000);
+  if (gw->max_json_depth() == 0)
+    gw->set_max_json_depth(32);
+  if (gw->max_json_values() == 0)
+    gw->set_max_json_values(100'000);
+  if (gw->header_timeout_ms() == 0)
+    gw->set_header_timeout_ms(10'000);
+  if (gw->body_timeout_ms() == 0)
+    gw->set_body_timeout_ms(60'000);
+  if (gw->idle_timeout_ms() == 0)
+    gw->set_idle_timeout_ms(30'000);
+  if (gw->write_timeout_ms() == 0)
+    gw->set_write_timeout_ms(60'000);
+  if (gw->max_connections() == 0)
+    gw->set_max_connections(2048);
+  if (gw->max_connections_per_ip() == 0)
+    gw->set_max_connections_per_ip(64);
+  if (gw->max_body_bytes_in_flight() == 0)
+    gw->set_max_body_bytes_in_flight(256u << 20);
+  if (gw->max_stream_backlog_bytes() == 0)
+    gw->set_max_stream_backlog_bytes(1u << 20);
+  if (gw->max_upload_bytes() == 0)
+    gw->set_max_upload_bytes(512u << 20);
+  if (gw->upload_ttl_s() == 0)
+    gw->set_upload_ttl_s(600);
   auto* lim = c.mutable_limits();
   if (lim->max_prompt_chars() == 0)
     lim->set_max_prompt_chars(4096);
@@ -154,12 +188,40 @@ status validate(const v1::NodeConfig& c) {
   if (c.limits().max_side() % 8 != 0)
     return status{errc::invalid_argument, "limits.max_side must be a multiple of 8"};
   CROWDIFF_RETURN_IF_ERROR(range("network.port", c.network().port(), 1, 65'535));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("network.max_message_bytes", c.network().max_message_bytes(), 1u << 20, 1u << 30));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("network.handshake_timeout_ms", c.network().handshake_timeout_ms(), 100, 600'000));
+  CROWDIFF_RETURN_IF_ERROR(range("network.max_connections", c.network().max_connections(), 1, 1'000'000));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("network.max_connections_per_ip", c.network().max_connections_per_ip(), 1, 1'000'000));
+  CROWDIFF_RETURN_IF_ERROR(range("network.max_buffered_bytes",
+                                 static_cast<double>(c.network().max_buffered_bytes()),
+                                 static_cast<double>(c.network().max_message_bytes()), 64.0 * (1u << 30)));
   CROWDIFF_RETURN_IF_ERROR(range("gateway.webhook_attempts", c.gateway().webhook_attempts(), 1, 20));
   CROWDIFF_RETURN_IF_ERROR(range("gateway.webhook_backoff_ms", c.gateway().webhook_backoff_ms(), 1, 300'000));
   CROWDIFF_RETURN_IF_ERROR(
       range("gateway.webhook_timeout_ms", c.gateway().webhook_timeout_ms(), 100, 300'000));
   CROWDIFF_RETURN_IF_ERROR(
       range("gateway.webhook_max_pending", c.gateway().webhook_max_pending(), 1, 1'000'000));
+  const auto& g = c.gateway();
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.max_body_bytes", g.max_body_bytes(), 1024, 1u << 30));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.max_json_depth", g.max_json_depth(), 4, 512));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.max_json_values", g.max_json_values(), 100, 100'000'000));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.header_timeout_ms", g.header_timeout_ms(), 100, 3'600'000));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.body_timeout_ms", g.body_timeout_ms(), 100, 3'600'000));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.idle_timeout_ms", g.idle_timeout_ms(), 100, 3'600'000));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.write_timeout_ms", g.write_timeout_ms(), 100, 3'600'000));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.max_connections", g.max_connections(), 1, 1'000'000));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.max_connections_per_ip", g.max_connections_per_ip(), 1, 1'000'000));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.max_body_bytes_in_flight",
+                                 static_cast<double>(g.max_body_bytes_in_flight()),
+                                 static_cast<double>(g.max_body_bytes()), 64.0 * (1u << 30)));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("gateway.max_stream_backlog_bytes", g.max_stream_backlog_bytes(), 4096, 1u << 30));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.max_upload_bytes", static_cast<double>(g.max_upload_bytes()),
+                                 1u << 20, 64.0 * (1u << 30)));
+  CROWDIFF_RETURN_IF_ERROR(range("gateway.upload_ttl_s", g.upload_ttl_s(), 1, 86'400));
   if (c.network().tls_certificate().empty() != c.network().tls_key().empty())
     return status{errc::invalid_argument, "network.tls_certificate and network.tls_key go together"};
   if (!c.worker().core().empty() && c.worker().core().rfind(':') == std::string::npos)

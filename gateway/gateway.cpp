@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include "common/api_key.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "gateway/gateway_context.hpp"
@@ -23,7 +24,7 @@ struct http_gateway::impl {
 // ------------------------------------------------------------------------------
 
 void reply_json(const reply_ptr& r, unsigned status, const json& body) {
-  r->reply(status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace));
+  r->reply(status, "application/json", write_json(body));
 }
 
 void reply_error(const reply_ptr& r, unsigned status, const std::string& message, const std::string& rc,
@@ -45,14 +46,13 @@ void reply_status_error(const reply_ptr& r, const status& s, const std::string& 
 }
 
 std::string api_key_of(const http_request& req) {
-  return req.header("apikey");
+  auto key = req.header("apikey");
+  return key.empty() ? std::string(anonymous_api_key) : key;
 }
 
 std::optional<detail::principal> authenticate_or_reply(gateway_context& ctx, const http_request& req,
                                                        const reply_ptr& r, bool allow_anonymous) {
   auto key = api_key_of(req);
-  if (key.empty())
-    key = "0000000000";
   auto who = detail::authenticate(*ctx.store, key);
   if (!who) {
     reply_error(r, 401, "invalid API key", "InvalidAPIKey");
@@ -65,12 +65,13 @@ std::optional<detail::principal> authenticate_or_reply(gateway_context& ctx, con
   return *who;
 }
 
-bool parse_body(const http_request& req, const reply_ptr& r, json& out) {
-  out = json::parse(req.body, nullptr, false);
-  if (out.is_discarded()) {
-    reply_error(r, 400, "the body is not valid JSON", "BadRequest");
+bool parse_body(gateway_context& ctx, const http_request& req, const reply_ptr& r, json& out) {
+  auto parsed = parse_bounded_json(req.body, {ctx.config.max_json_depth(), ctx.config.max_json_values()});
+  if (!parsed) {
+    reply_error(r, 400, parsed.error().message(), "BadRequest");
     return false;
   }
+  out = std::move(*parsed);
   return true;
 }
 
@@ -155,7 +156,7 @@ void dispatch(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     int64_t now = wall_ms();
     auto key = api_key_of(req);
     int64_t wait = ctx.per_ip.take("ip:" + req.peer, now);
-    if (wait == 0 && !key.empty() && key != "0000000000")
+    if (wait == 0 && key != anonymous_api_key)
       wait = ctx.per_key.take("key:" + key, now);
     if (wait > 0) {
       r->reply(429, "application/json", error_body("too many requests; slow down", "TooManyRequests"),
@@ -184,12 +185,14 @@ result<std::unique_ptr<http_gateway>> http_gateway::start(caf::actor_system& sys
   ctx.core = core;
   ctx.store = &store;
   ctx.config = g;
+  ctx.uploads = upload_store(g.max_upload_bytes(), int64_t{g.upload_ttl_s()} * 1000);
   webhook_options hooks;
   hooks.attempts = g.webhook_attempts();
   hooks.backoff = std::chrono::milliseconds(g.webhook_backoff_ms());
   hooks.timeout = std::chrono::milliseconds(g.webhook_timeout_ms());
   hooks.max_pending = g.webhook_max_pending();
   hooks.ca_file = g.webhook_ca_file();
+  hooks.private_receivers = g.webhook_private_addresses();
   auto sender = webhook_sender::start(hooks);
   if (!sender)
     return sender.error();
@@ -203,6 +206,14 @@ result<std::unique_ptr<http_gateway>> http_gateway::start(caf::actor_system& sys
   opts.port = static_cast<uint16_t>(g.http_port());
   opts.max_body_bytes = g.max_body_bytes();
   opts.threads = 1;
+  opts.header_timeout = std::chrono::milliseconds(g.header_timeout_ms());
+  opts.body_timeout = std::chrono::milliseconds(g.body_timeout_ms());
+  opts.idle_timeout = std::chrono::milliseconds(g.idle_timeout_ms());
+  opts.write_timeout = std::chrono::milliseconds(g.write_timeout_ms());
+  opts.max_connections = g.max_connections();
+  opts.max_connections_per_ip = g.max_connections_per_ip();
+  opts.max_body_bytes_in_flight = g.max_body_bytes_in_flight();
+  opts.max_stream_backlog_bytes = g.max_stream_backlog_bytes();
   p->server = std::make_unique<http_server>(opts, [ctxp](http_request& req, std::shared_ptr<responder> r) {
     if (req.method != "GET" && req.method != "POST" && req.method != "PUT" && req.method != "DELETE") {
       reply_error(r, 405, "method not allowed", "MethodNotAllowed");

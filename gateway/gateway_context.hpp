@@ -16,10 +16,12 @@
 #include "actors/node/core_node.hpp"
 #include "crowdiff/v1/config.pb.h"
 #include "gateway/actor_bridge.hpp"
+#include "gateway/bounded_json.hpp"
 #include "gateway/horde_json.hpp"
 #include "gateway/http_server.hpp"
 #include "gateway/rate_limiter.hpp"
 #include "gateway/signed_urls.hpp"
+#include "gateway/upload_store.hpp"
 #include "gateway/webhook_watch.hpp"
 #include "gateway/webhooks.hpp"
 #include "persistence/store.hpp"
@@ -62,7 +64,7 @@ struct gateway_context : std::enable_shared_from_this<gateway_context> {
 
   // Images uploaded by HTTP workers before they submit ("R2"), by image id.
   std::mutex uploads_mutex;
-  std::map<uuid, std::pair<std::string, int64_t>> uploads;  // bytes, when
+  upload_store uploads{0, 0};  // set from the configuration at start
 
   /// A callback that runs after its handler returned holds `gate` shared while it runs and does nothing once
   /// `open` is false; http_gateway::stop() closes it holding `gate` exclusively, so after stop() no callback
@@ -106,15 +108,16 @@ void reply_error(const reply_ptr& r, unsigned status, const std::string& message
 void reply_status_error(const reply_ptr& r, const status& s,
                         const std::string& not_found_rc = "RequestNotFound");
 
-/// The API key of a request: the `apikey` header ("" when absent).
+/// The API key of a request: the `apikey` header, or the anonymous key when it has none (as the AI Horde).
 std::string api_key_of(const http_request& req);
 
 /// Authenticates the request's key; answers 401 itself and returns nullopt when it is wrong.
 std::optional<detail::principal> authenticate_or_reply(gateway_context& ctx, const http_request& req,
                                                        const reply_ptr& r, bool allow_anonymous = true);
 
-/// Parses the body as JSON; answers 400 itself and returns false when it is not.
-bool parse_body(const http_request& req, const reply_ptr& r, json& out);
+/// Parses the body as JSON within the configured depth and size; answers 400 itself and returns false when it
+/// is not JSON or passes a limit.
+bool parse_body(gateway_context& ctx, const http_request& req, const reply_ptr& r, json& out);
 
 /// A link to an image of a job, valid for the configured time.
 std::string image_url(gateway_context& ctx, const uuid& job, uint32_t index);

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "common/clock.hpp"
+#include "gateway/bounded_json.hpp"
 
 namespace crowdiff::gateway {
 namespace {
@@ -489,7 +490,7 @@ std::string error_body(const std::string& message, const std::string& rc, const 
   out["rc"] = rc;
   if (!errors.empty())
     out["errors"] = errors;
-  return out.dump();
+  return write_json(out);
 }
 
 std::pair<unsigned, std::string> http_error_of(const status& s) {

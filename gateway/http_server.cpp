@@ -3,15 +3,19 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <sys/resource.h>
 #include <thread>
+#include <unordered_map>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "common/log.hpp"
+#include "common/utf8.hpp"
 
 namespace crowdiff::gateway {
 namespace {
@@ -20,28 +24,6 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-void parse_query(std::string_view q, std::map<std::string, std::string>& out) {
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto pair = q.substr(0, amp);
-    auto eq = pair.find('=');
-    std::string key;
-    std::string value;
-    if (percent_decode(pair.substr(0, eq), key) &&
-        (eq == std::string_view::npos || percent_decode(pair.substr(eq + 1), value)))
-      out[key] = value;
-    if (amp == std::string_view::npos)
-      break;
-    q.remove_prefix(amp + 1);
-  }
-}
 
 std::string json_error(std::string_view message, std::string_view rc) {
   std::string out = "{\"message\":\"";
@@ -63,13 +45,52 @@ class session;
 // nothing more is posted to the io_context (see http_server::stop()).
 struct server_core {
   request_handler handler;
-  size_t max_body = 0;
+  http_server::options opts;
   net::io_context io;
 
   std::mutex mutex;
   bool stopped = false;
   std::vector<std::weak_ptr<session>> sessions;  // to close at stop; expired ones pruned as they pile up
   size_t prune_at = 64;
+  // Open connections, in all and by client address, and the body bytes being read now (under `mutex`).
+  size_t connections = 0;
+  std::unordered_map<std::string, size_t> per_address;
+  size_t body_bytes = 0;
+
+  /// Counts a new connection from `address`; false (nothing counted) when a cap is reached.
+  bool admit(const std::string& address) {
+    std::lock_guard lock{mutex};
+    if (stopped || connections >= opts.max_connections)
+      return false;
+    auto& n = per_address[address];
+    if (n >= opts.max_connections_per_ip) {
+      if (n == 0)
+        per_address.erase(address);
+      return false;
+    }
+    ++n;
+    ++connections;
+    return true;
+  }
+  void release(const std::string& address) {
+    std::lock_guard lock{mutex};
+    --connections;
+    auto it = per_address.find(address);
+    if (it != per_address.end() && --it->second == 0)
+      per_address.erase(it);
+  }
+  /// Reserves `n` bytes for a body about to be read; false when the bodies being read would pass the cap.
+  bool reserve_body(size_t n) {
+    std::lock_guard lock{mutex};
+    if (body_bytes + n > opts.max_body_bytes_in_flight)
+      return false;
+    body_bytes += n;
+    return true;
+  }
+  void unreserve_body(size_t n) {
+    std::lock_guard lock{mutex};
+    body_bytes -= n;
+  }
 
   /// Posts `f` unless the server has stopped (then it is dropped; the connection is closed anyway).
   template <class Executor, class F>
@@ -82,8 +103,15 @@ struct server_core {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(std::shared_ptr<server_core> core, tcp::socket socket)
-      : core_(std::move(core)), stream_(std::move(socket)), max_body_(core_->max_body) {}
+  /// `address` has been admitted (server_core::admit); the session releases it when it closes.
+  session(std::shared_ptr<server_core> core, tcp::socket socket, std::string address)
+      : core_(std::move(core)), stream_(std::move(socket)), address_(std::move(address)) {}
+
+  ~session() {
+    unreserve();
+    if (!released_)
+      core_->release(address_);
+  }
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -112,6 +140,12 @@ class session : public std::enable_shared_from_this<session> {
   bool send(std::string chunk) {
     if (closed_)
       return false;
+    // A reader that falls behind by more than the backlog is closed rather than buffered for.
+    if (backlog_.fetch_add(chunk.size()) + chunk.size() > core_->opts.max_stream_backlog_bytes) {
+      log::warning("http_stream_dropped").kv("peer", address_).kv("reason", "the client does not read");
+      core_->post(stream_.get_executor(), [self = shared_from_this()] { self->shutdown(); });
+      return false;
+    }
     core_->post(stream_.get_executor(), [self = shared_from_this(), chunk = std::move(chunk)]() mutable {
       self->enqueue_raw(std::move(chunk));
     });
@@ -130,34 +164,84 @@ class session : public std::enable_shared_from_this<session> {
 
   /// Closes the connection (on the io_context's thread, or when none runs it).
   void shutdown() {
-    if (closed_)
+    if (closed_.exchange(true))
       return;
-    closed_ = true;
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.socket().close(ec);
+    unreserve();
+    if (!released_.exchange(true))
+      core_->release(address_);
   }
 
  private:
+  using ms = std::chrono::milliseconds;
+
   void read() {
     parser_.emplace();
-    parser_->body_limit(max_body_);
-    parser_->header_limit(64 * 1024);
-    buffer_.clear();
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    parser_->body_limit(core_->opts.max_body_bytes);
+    parser_->header_limit(16 * 1024);
+    // A new connection gets the header deadline; a kept-alive one waits at most the idle time for its next
+    // request. Either way a slow sender of headers is cut off.
+    stream_.expires_after(requests_ == 0 ? core_->opts.header_timeout : core_->opts.idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (closed_)
+      return;
+    if (ec) {
+      on_read(ec);
+      return;
+    }
+    // The body's buffer is sized by its announced length (a chunked one may grow to the limit): count that
+    // before reading, so stalled uploads cannot hold more than the configured total.
+    auto announced = parser_->content_length();
+    size_t bytes =
+        announced ? static_cast<size_t>(*announced) : (parser_->chunked() ? core_->opts.max_body_bytes : 0);
+    if (bytes > 0) {
+      if (!core_->reserve_body(bytes)) {
+        keep_alive_ = false;
+        write_response(503, "application/json",
+                       json_error("the server is reading too many request bodies; try again", "ServerBusy"),
+                       {{"Retry-After", "2"}});
+        return;
+      }
+      reserved_ = bytes;
+    }
+    stream_.expires_after(core_->opts.body_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code read_ec, size_t) { self->on_read(read_ec); });
+  }
+
+  void unreserve() {
+    if (auto n = std::exchange(reserved_, 0); n > 0)
+      core_->unreserve_body(n);
   }
 
   void on_read(beast::error_code ec) {
     if (closed_)
       return;  // closed by stop(): a request read just before is not handled
-    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset) {
+    unreserve();
+    stream_.expires_never();
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == beast::error::timeout) {
       shutdown();
       return;
     }
+    ++requests_;
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
       write_response(413, "application/json", json_error("the request body is too large", "PayloadTooLarge"),
+                     {});
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      keep_alive_ = false;
+      write_response(431, "application/json", json_error("the request headers are too large", "BadRequest"),
                      {});
       return;
     }
@@ -169,29 +253,44 @@ class session : public std::enable_shared_from_this<session> {
     auto msg = parser_->release();
     keep_alive_ = msg.keep_alive();
     http_request req;
-    req.method = std::string(msg.method_string());
-    std::string_view target{msg.target().data(), msg.target().size()};
-    auto qmark = target.find('?');
-    if (!percent_decode(target.substr(0, qmark), req.path)) {
-      write_response(400, "application/json", json_error("malformed path", "BadRequest"), {});
+    if (auto refused = to_request(msg, req); !refused.empty()) {
+      write_response(400, "application/json", json_error(refused, "BadRequest"), {});
       return;
     }
-    if (qmark != std::string_view::npos)
-      parse_query(target.substr(qmark + 1), req.query);
-    for (const auto& field : msg)
-      req.headers[lower(std::string(field.name_string()))] = std::string(field.value());
-    req.body = std::move(msg.body());
-    beast::error_code ignored;
-    auto endpoint = stream_.socket().remote_endpoint(ignored);
-    req.peer = endpoint.address().to_string();
-    req.loopback = endpoint.address().is_loopback();
     if (req.method == "OPTIONS") {
       write_response(204, "text/plain", "",
                      {{"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"},
                       {"Access-Control-Max-Age", "86400"}});
       return;
     }
-    core_->handler(req, std::make_shared<bound_responder>(shared_from_this()));
+    auto r = std::make_shared<bound_responder>(shared_from_this());
+    try {
+      core_->handler(req, r);
+    } catch (const std::exception& e) {
+      handler_failed(req, *r, e.what());
+    } catch (...) {
+      handler_failed(req, *r, "an exception that is not a std::exception");
+    }
+  }
+
+  // The request as handlers see it; "" when it may go to them, else why it is refused.
+  std::string to_request(http::request<http::string_body>& msg, http_request& req) {
+    std::vector<std::pair<std::string_view, std::string_view>> fields;
+    for (const auto& f : msg)
+      fields.emplace_back(std::string_view{f.name_string().data(), f.name_string().size()},
+                          std::string_view{f.value().data(), f.value().size()});
+    auto refused =
+        make_request({msg.method_string().data(), msg.method_string().size()},
+                     {msg.target().data(), msg.target().size()}, fields, std::move(msg.body()), req);
+    req.peer = address_;
+    beast::error_code ignored;
+    req.loopback = stream_.socket().remote_endpoint(ignored).address().is_loopback();
+    return refused;
+  }
+
+  static void handler_failed(const http_request& req, responder& r, const char* what) {
+    log::error("http_handler_failed").kv("method", req.method).kv("path", req.path).kv("error", what);
+    r.reply(500, "application/json", json_error("the server failed to answer this request", "InternalError"));
   }
 
   void write_response(unsigned status, std::string content_type, std::string body,
@@ -206,6 +305,7 @@ class session : public std::enable_shared_from_this<session> {
     res->keep_alive(keep_alive_);
     res->body() = std::move(body);
     res->prepare_payload();
+    stream_.expires_after(core_->opts.write_timeout);
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
       if (ec || !self->keep_alive_) {
         self->shutdown();
@@ -224,17 +324,21 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void flush() {
-    net::async_write(stream_.socket(), net::buffer(outbox_.front()),
+    stream_.expires_after(core_->opts.write_timeout);
+    net::async_write(stream_, net::buffer(outbox_.front()),
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        if (ec) {
                          self->shutdown();
                          return;
                        }
+                       self->backlog_ -= std::min(self->backlog_.load(), self->outbox_.front().size());
                        self->outbox_.pop_front();
                        if (!self->outbox_.empty())
                          self->flush();
                        else if (self->closing_)
                          self->shutdown();
+                       else
+                         self->stream_.expires_never();
                      });
   }
 
@@ -260,14 +364,59 @@ class session : public std::enable_shared_from_this<session> {
 
   std::shared_ptr<server_core> core_;  // first: released after the socket is gone
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  std::string address_;
+  beast::flat_buffer buffer_{16 * 1024 + 4096};  // headers past the header limit never fit
   std::optional<http::request_parser<http::string_body>> parser_;
-  size_t max_body_;
+  size_t reserved_ = 0;  // body bytes counted in server_core::body_bytes for the request being read
+  size_t requests_ = 0;
   bool keep_alive_ = true;
   std::atomic<bool> closed_{false};
+  std::atomic<bool> released_{false};
   bool closing_ = false;
   std::deque<std::string> outbox_;
+  std::atomic<size_t> backlog_{0};  // bytes handed to send() and not yet written
 };
+
+bool out_of_descriptors(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+         ec == net::error::no_memory || ec == beast::error_code(ENFILE, beast::system_category());
+}
+
+// Best effort, without blocking: tells a client turned away at accept why, then closes.
+void turn_away(tcp::socket& socket) {
+  static const std::string busy = [] {
+    std::string body = json_error("too many connections from this address, or in all", "Busy");
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+           "Connection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  if (!ec)
+    socket.write_some(net::buffer(busy), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+// The connections the descriptor limit leaves room for (raised to its hard limit first), keeping some for
+// the store, the node port, webhooks and the rest of the process.
+size_t descriptor_room(size_t wanted) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return wanted;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY)
+    return wanted;
+  constexpr rlim_t reserve = 256;
+  size_t room = lim.rlim_cur > 2 * reserve ? static_cast<size_t>(lim.rlim_cur - reserve)
+                                           : static_cast<size_t>(lim.rlim_cur / 2);
+  return std::min(wanted, std::max<size_t>(room, 1));
+}
 
 }  // namespace
 
@@ -275,39 +424,58 @@ struct http_server::impl {
   options opts;
   std::shared_ptr<server_core> core = std::make_shared<server_core>();
   std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> backoff;
   std::vector<std::thread> threads;
 
   void accept() {
     acceptor->async_accept(net::make_strand(core->io), [this](beast::error_code ec, tcp::socket socket) {
-      // Closed by stop(): never accept again (an accept that failed otherwise, out of descriptors say, is
-      // retried while the server runs).
+      // Closed by stop(): never accept again.
       if (ec == net::error::operation_aborted || !acceptor->is_open())
         return;
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        auto s = std::make_shared<session>(core, std::move(socket));
-        {
-          std::lock_guard lock{core->mutex};
-          if (core->stopped)
-            return;
-          auto& all = core->sessions;
-          if (all.size() >= core->prune_at) {
-            std::erase_if(all, [](const std::weak_ptr<session>& w) { return w.expired(); });
-            core->prune_at = std::max<size_t>(64, 2 * all.size());
-          }
-          all.push_back(s);
-        }
-        s->start();
+      if (out_of_descriptors(ec)) {
+        // Retrying at once would spin: the pending connection stays in the backlog until a descriptor frees.
+        log::warning("http_accept_backoff").kv("error", ec.message());
+        backoff->expires_after(std::chrono::milliseconds(100));
+        backoff->async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec && acceptor->is_open())
+            accept();
+        });
+        return;
       }
+      if (!ec)
+        serve(std::move(socket));
       accept();
     });
+  }
+
+  void serve(tcp::socket socket) {
+    beast::error_code ec;
+    auto address = socket.remote_endpoint(ec).address().to_string();
+    if (ec || !core->admit(address)) {
+      turn_away(socket);
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto s = std::make_shared<session>(core, std::move(socket), address);
+    {
+      std::lock_guard lock{core->mutex};
+      if (core->stopped)
+        return;
+      auto& all = core->sessions;
+      if (all.size() >= core->prune_at) {
+        std::erase_if(all, [](const std::weak_ptr<session>& w) { return w.expired(); });
+        core->prune_at = std::max<size_t>(64, 2 * all.size());
+      }
+      all.push_back(s);
+    }
+    s->start();
   }
 };
 
 http_server::http_server(options opts, request_handler handler) : impl_(std::make_unique<impl>()) {
   impl_->opts = std::move(opts);
   impl_->core->handler = std::move(handler);
-  impl_->core->max_body = impl_->opts.max_body_bytes;
+  impl_->core->opts = impl_->opts;
 }
 
 http_server::~http_server() {
@@ -332,11 +500,31 @@ result<uint16_t> http_server::start(const std::function<void(uint16_t)>& before_
     return status{errc::unavailable, "cannot listen on " + impl_->opts.host + ":" +
                                          std::to_string(impl_->opts.port) + ": " + ec.message()};
   auto port = acc.local_endpoint().port();
+  auto& core = *impl_->core;
+  core.opts.max_connections = descriptor_room(impl_->opts.max_connections);
+  if (core.opts.max_connections < impl_->opts.max_connections)
+    log::warning("http_connections_capped")
+        .kv("configured", impl_->opts.max_connections)
+        .kv("allowed", core.opts.max_connections)
+        .kv("reason", "descriptor limit");
+  impl_->backoff.emplace(core.io);
   if (before_serving)
     before_serving(port);
   impl_->accept();
   for (unsigned i = 0; i < std::max(1u, impl_->opts.threads); ++i)
-    impl_->threads.emplace_back([core = impl_->core.get()] { core->io.run(); });
+    impl_->threads.emplace_back([c = impl_->core.get()] {
+      // A handler that throws out of Asio ends run(); log it and go on serving, the process stays up.
+      for (;;) {
+        try {
+          c->io.run();
+          return;
+        } catch (const std::exception& e) {
+          log::error("http_thread_exception").kv("error", e.what());
+        } catch (...) {
+          log::error("http_thread_exception").kv("error", "unknown");
+        }
+      }
+    });
   return port;
 }
 
@@ -365,11 +553,23 @@ void http_server::stop() {
   beast::error_code ignored;
   if (impl_->acceptor)
     impl_->acceptor->close(ignored);
+  if (impl_->backoff)
+    impl_->backoff->cancel();
   for (auto& s : live)
     s->shutdown();
   live.clear();
   core.io.poll();
   impl_->acceptor.reset();
+}
+
+size_t http_server::connections() const {
+  std::lock_guard lock{impl_->core->mutex};
+  return impl_->core->connections;
+}
+
+size_t http_server::body_bytes_in_flight() const {
+  std::lock_guard lock{impl_->core->mutex};
+  return impl_->core->body_bytes;
 }
 
 const std::vector<std::pair<std::string, std::string>>& common_headers() {
@@ -380,40 +580,6 @@ const std::vector<std::pair<std::string, std::string>>& common_headers() {
       {"Access-Control-Expose-Headers", "Retry-After, Horde-Node"},
       {"Horde-Node", "crowdiff:0.1.0"}};
   return headers;
-}
-
-bool percent_decode(std::string_view text, std::string& out) {
-  out.clear();
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size())
-      return false;
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9')
-        return c - '0';
-      if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-      return -1;
-    };
-    int hi = hex(text[i + 1]);
-    int lo = hex(text[i + 2]);
-    if (hi < 0 || lo < 0)
-      return false;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
-
-std::string http_request::header(const std::string& lower_name) const {
-  auto it = headers.find(lower_name);
-  return it == headers.end() ? std::string{} : it->second;
 }
 
 }  // namespace crowdiff::gateway

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -9,22 +10,9 @@
 #include <vector>
 
 #include "common/status.hpp"
+#include "gateway/http_request.hpp"
 
 namespace crowdiff::gateway {
-
-/// An HTTP request as handlers see it.
-struct http_request {
-  std::string method;  ///< "GET", "POST", ...
-  std::string path;    ///< without the query string, percent-decoded
-  std::map<std::string, std::string> query;
-  std::map<std::string, std::string> headers;  ///< names lower-cased
-  std::string body;
-  std::string peer;  ///< the client's IP address
-  bool loopback = false;
-
-  /// A header's value, or "" when absent.
-  std::string header(const std::string& lower_name) const;
-};
 
 /// Answers one request, once, from any thread: a whole response, or a stream of chunks (Server-Sent
 /// Events) until `close`.
@@ -44,9 +32,14 @@ class responder {
 
 using request_handler = std::function<void(http_request&, std::shared_ptr<responder>)>;
 
-/// An HTTP/1.1 server on Boost.Beast: keep-alive, a body limit (413 beyond it), every response carrying the
-/// CORS headers browsers need, OPTIONS preflights answered. Handlers run on the server's threads and may
-/// answer later from any thread.
+/// An HTTP/1.1 server on Boost.Beast: keep-alive, every response carrying the CORS headers browsers need,
+/// OPTIONS preflights answered. Handlers run on the server's threads and may answer later from any thread.
+///
+/// Hostile by default: a request whose path, query or header values are not UTF-8 is refused (400) before a
+/// handler sees it; a handler that throws gets its request a 500 and the server goes on. Every connection has
+/// deadlines (headers, body, idle keep-alive, each write), connections are capped in total and per address
+/// (503 beyond), bodies being read are capped in total bytes (503) and each (413), a live-event stream whose
+/// reader falls behind is closed, and running out of descriptors makes the accept loop back off, not spin.
 class http_server {
  public:
   struct options {
@@ -54,6 +47,14 @@ class http_server {
     uint16_t port = 7842;
     size_t max_body_bytes = 32u << 20;
     unsigned threads = 1;
+    std::chrono::milliseconds header_timeout{10'000};  ///< a new connection's request line and headers
+    std::chrono::milliseconds body_timeout{60'000};    ///< a body, once its headers are in
+    std::chrono::milliseconds idle_timeout{30'000};    ///< a kept-alive connection until its next request
+    std::chrono::milliseconds write_timeout{60'000};   ///< one response (or stream chunk) to the client
+    size_t max_connections = 2048;                     ///< lowered to what the descriptor limit allows
+    size_t max_connections_per_ip = 64;
+    size_t max_body_bytes_in_flight = 256u << 20;  ///< bodies being read, counted by their announced size
+    size_t max_stream_backlog_bytes = 1u << 20;    ///< a stream's unsent bytes before it is closed
   };
 
   http_server(options opts, request_handler handler);
@@ -69,6 +70,10 @@ class http_server {
   /// Stops accepting and closes connections; joins the threads.
   void stop();
 
+  /// Connections open now, and the body bytes being read now (for tests and metrics).
+  size_t connections() const;
+  size_t body_bytes_in_flight() const;
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
@@ -76,8 +81,5 @@ class http_server {
 
 /// The CORS and identity headers on every response.
 const std::vector<std::pair<std::string, std::string>>& common_headers();
-
-/// Percent-decodes `text` ('+' stays '+'); false when an escape is malformed.
-bool percent_decode(std::string_view text, std::string& out);
 
 }  // namespace crowdiff::gateway

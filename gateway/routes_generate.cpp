@@ -5,6 +5,8 @@
 #include <sodium.h>
 
 #include "common/clock.hpp"
+#include "common/log.hpp"
+#include "common/utf8.hpp"
 #include "gateway/actor_bridge.hpp"
 #include "gateway/gateway_context.hpp"
 #include "persistence/record_codec.hpp"
@@ -85,7 +87,7 @@ void with_request_flags(gateway_context& ctx, const uuid& job, std::function<voi
 }
 
 std::string sse(const std::string& event, const json& data) {
-  return "event: " + event + "\ndata: " + data.dump() + "\n\n";
+  return "event: " + event + "\ndata: " + write_json(data) + "\n\n";
 }
 
 // Streams a job's events as Server-Sent Events until it ends or the client goes away.
@@ -153,7 +155,7 @@ void stream_events(gateway_context& ctx, const uuid& job, const reply_ptr& r) {
 
 void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   json body;
-  if (!parse_body(req, r, body))
+  if (!parse_body(ctx, req, r, body))
     return;
   generate_input in;
   field_errors errors;
@@ -162,9 +164,10 @@ void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r)
     return;
   }
   auto agent = req.header("client-agent");
-  in.request.set_client_agent(agent.empty() ? "unknown:0:unknown" : agent.substr(0, 256));
+  // Headers are UTF-8 here (http_server refuses others); cuts fall between characters.
+  in.request.set_client_agent(agent.empty() ? "unknown:0:unknown" : std::string(truncate_utf8(agent, 256)));
   if (auto key = req.header("idempotency-key"); !key.empty())
-    in.request.set_idempotency_key(key.substr(0, 128));
+    in.request.set_idempotency_key(std::string(truncate_utf8(key, 128)));
   if (in.webhook && !in.webhook->tls && !ctx.config.webhook_http_loopback()) {
     reply_error(
         r, 400, "Input payload validation failed", "ValidationError",
@@ -173,7 +176,7 @@ void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r)
   }
   if (in.dry_run) {
     ask(
-        ctx, ctx.core.ledger, ask_timeout,
+        ctx, ctx.core.broker, ask_timeout,
         [r](pb<v1::KudosQuote>& q) {
           reply_json(r, 200, json{{"kudos", std::llround(static_cast<double>(q.value.total_mk()) / 1000.0)}});
         },
@@ -280,11 +283,16 @@ bool route_generate(gateway_context& ctx, http_request& req, const reply_ptr& r)
         reply_error(r, 400, "an upload needs an image id and bytes", "BadRequest");
         return true;
       }
+      status kept;
       {
         std::lock_guard lock{ctx.uploads_mutex};
-        auto now = wall_ms();
-        std::erase_if(ctx.uploads, [&](const auto& kv) { return now - kv.second.second > 3'600'000; });
-        ctx.uploads[*image] = {std::move(req.body), now};
+        kept = ctx.uploads.put(*image, std::move(req.body), wall_ms());
+      }
+      if (!kept) {
+        log::warning("upload_refused").kv("image", image->to_string()).kv("reason", kept.message());
+        reply_error(r, 507, "the server holds too many uploads now; submit yours as base64 or try later",
+                    "UploadsFull");
+        return true;
       }
       r->reply(200, "application/json", "{}");
       return true;

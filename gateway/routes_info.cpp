@@ -188,7 +188,7 @@ void transfer(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     return;
   }
   json body;
-  if (!parse_body(req, r, body))
+  if (!parse_body(ctx, req, r, body))
     return;
   if (!body.is_object() || !body.contains("username") || !body["username"].is_string()) {
     reply_error(r, 400, "Input payload validation failed", "ValidationError", {{"username", "is required"}});

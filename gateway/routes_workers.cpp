@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "common/clock.hpp"
+#include "common/utf8.hpp"
 #include "gateway/actor_bridge.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/http_worker.hpp"
@@ -77,7 +78,7 @@ bool registration_from_pop(const json& body, uint64_t owner, v1::WorkerRegistrat
   std::string agent = "unknown:0:unknown";
   str("bridge_agent", agent, 1000);
   reg.set_version(agent);
-  reg.set_device("http worker (" + agent.substr(0, 80) + ")");
+  reg.set_device("http worker (" + std::string(truncate_utf8(agent, 80)) + ")");
   if (flag("allow_img2img", true))
     reg.add_features("img2img");
   reg.add_features("karras");
@@ -194,7 +195,7 @@ void pop(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     return;
   }
   json body;
-  if (!parse_body(req, r, body))
+  if (!parse_body(ctx, req, r, body))
     return;
   v1::WorkerRegistration reg;
   field_errors errors;
@@ -247,7 +248,7 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   if (!who)
     return;
   json body;
-  if (!parse_body(req, r, body))
+  if (!parse_body(ctx, req, r, body))
     return;
   field_errors errors;
   if (!body.is_object())
@@ -308,14 +309,16 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   if (state != "faulted") {
     std::string bytes;
     if (generation == "R2") {
-      std::lock_guard lock{ctx.uploads_mutex};
-      auto up = ctx.uploads.find(*image);
-      if (up == ctx.uploads.end()) {
-        reply_error(r, 400, "no upload was received for this job", "BadRequest");
+      std::optional<std::string> upload;
+      {
+        std::lock_guard lock{ctx.uploads_mutex};
+        upload = ctx.uploads.take(*image, wall_ms());
+      }
+      if (!upload) {
+        reply_error(r, 400, "no upload was received for this job (or it waited too long)", "BadRequest");
         return;
       }
-      bytes = std::move(up->second.first);
-      ctx.uploads.erase(up);
+      bytes = std::move(*upload);
     } else if (!decode_base64(generation, bytes)) {
       reply_error(r, 400, "generation is neither base64 nor \"R2\"", "BadRequest");
       return;
@@ -404,7 +407,7 @@ void modify_worker(gateway_context& ctx, http_request& req, const reply_ptr& r, 
   if (!who)
     return;
   json body;
-  if (!parse_body(req, r, body))
+  if (!parse_body(ctx, req, r, body))
     return;
   if (!body.is_object()) {
     reply_error(r, 400, "the body must be a JSON object", "BadRequest");

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/bounded_json.hpp"
+
 namespace crowdiff::gateway {
 namespace {
 
@@ -232,7 +234,7 @@ std::string swagger_document(const std::string& public_url) {
   json window = object({{"images", type("integer")}, {"ps", type("number")}});
   d["StatsImgTotals"] =
       object({{"minute", window}, {"hour", window}, {"day", window}, {"month", window}, {"total", window}});
-  return doc.dump();
+  return write_json(doc);
 }
 
 }  // namespace crowdiff::gateway

@@ -27,7 +27,49 @@ bool valid_host_name(std::string_view host) {
   });
 }
 
+bool public_v4(const net::ip::address_v4& a) {
+  auto b = a.to_bytes();
+  if (b[0] == 0 || b[0] == 10 || b[0] == 127 || b[0] >= 224)  // "this network", private, loopback, multicast+
+    return false;
+  if (b[0] == 100 && (b[1] & 0xc0) == 64)  // 100.64/10, carrier-grade NAT
+    return false;
+  if (b[0] == 169 && b[1] == 254)  // link-local (cloud metadata services live here)
+    return false;
+  if (b[0] == 172 && (b[1] & 0xf0) == 16)
+    return false;
+  if (b[0] == 192 && (b[1] == 168 || (b[1] == 0 && (b[2] == 0 || b[2] == 2))))  // private, IETF, TEST-NET-1
+    return false;
+  if (b[0] == 198 && ((b[1] & 0xfe) == 18 || (b[1] == 51 && b[2] == 100)))  // benchmarking, TEST-NET-2
+    return false;
+  if (b[0] == 203 && b[1] == 0 && b[2] == 113)  // TEST-NET-3
+    return false;
+  return true;
+}
+
 }  // namespace
+
+bool public_address(const std::string& text) {
+  boost::system::error_code ec;
+  auto address = net::ip::make_address(text, ec);
+  if (ec)
+    return false;
+  if (address.is_v4())
+    return public_v4(address.to_v4());
+  auto v6 = address.to_v6();
+  if (v6.is_v4_mapped())
+    return public_v4(net::ip::make_address_v4(net::ip::v4_mapped, v6));
+  auto b = v6.to_bytes();
+  if (v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || v6.is_link_local() ||
+      v6.is_site_local())
+    return false;
+  if ((b[0] & 0xfe) == 0xfc)  // fc00::/7, unique local
+    return false;
+  if (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0)  // ::/32 and the other IPv4-embedding forms
+    return false;
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)  // 2001:db8::/32, documentation
+    return false;
+  return true;
+}
 
 std::string webhook_url::origin() const {
   bool v6 = host.find(':') != std::string::npos;

@@ -24,4 +24,10 @@ struct webhook_url {
 /// user info (`user@host`), a bad host or port, spaces or control characters.
 result<webhook_url> parse_webhook_url(std::string_view text);
 
+/// True when `address` (text, as a resolver gives it) is a public unicast address: not loopback, private
+/// (10/8, 172.16/12, 192.168/16, fc00::/7), link-local, carrier-grade NAT (100.64/10), unspecified,
+/// multicast, broadcast or reserved, nor one of these mapped into IPv6. An https webhook is delivered only to
+/// such addresses, so a requester cannot make the core POST into its own network.
+bool public_address(const std::string& address);
+
 }  // namespace crowdiff::gateway

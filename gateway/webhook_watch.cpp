@@ -9,6 +9,7 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "gateway/bounded_json.hpp"
 #include "gateway/horde_json.hpp"
 #include "persistence/job_table.hpp"
 #include "persistence/webhook_table.hpp"
@@ -109,7 +110,7 @@ void webhook_watchers::follow(const uuid& job, const webhook_url& url) {
   // A follower touches `this` (sender_, image_link_, forget) only from its handlers, and stop() waits until
   // every follower it finds is gone; one that has left the map already makes no further use of `this`.
   auto follower = [this](caf::event_based_actor* self, uuid id, webhook_url to) -> caf::behavior {
-    auto dump = [](const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); };
+    auto dump = [](const json& body) { return write_json(body); };
     auto post = [this, to, dump](const json& body) { sender_.send(to, dump(body)); };
     // The `done` is no longer owed once delivered or given up on. The store outlives the sender's thread,
     // which runs this.

@@ -142,9 +142,18 @@ class webhook_sender::impl::attempt final : public attempt_base,
             return;
           if (ec)
             return self->fail(ec);
+          // Plain http goes only to loopback (webhook_url); https only to public addresses unless allowed.
+          // Checked on what the name resolves to now, so a name that points inside is refused too.
+          std::vector<tcp::endpoint> allowed;
+          for (const auto& entry : found)
+            if (!secure || self->owner_.options.private_receivers ||
+                public_address(entry.endpoint().address().to_string()))
+              allowed.push_back(entry.endpoint());
+          if (allowed.empty())
+            return self->done(false, "the host resolves to a loopback, private or reserved address");
           beast::get_lowest_layer(self->stream_)
               .async_connect(
-                  found, [self](const beast::error_code& e, const tcp::endpoint&) { self->on_connect(e); });
+                  allowed, [self](const beast::error_code& e, const tcp::endpoint&) { self->on_connect(e); });
         });
   }
 

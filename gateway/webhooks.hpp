@@ -25,6 +25,9 @@ struct webhook_options {
   unsigned max_per_receiver = 4;  ///< tries in flight at once to one receiver (scheme, host and port)
   /// Trusted certificate authorities (a PEM file) for https receivers; empty: the system's.
   std::string ca_file;
+  /// Also deliver https webhooks to loopback and private addresses (a receiver inside the core's own
+  /// network). Off: such a try fails before it connects (see public_address).
+  bool private_receivers = false;
 };
 
 /// POSTs JSON bodies to webhook URLs from a thread of its own, many at once, so a slow, dead or hanging

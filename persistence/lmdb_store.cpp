@@ -12,6 +12,8 @@
 
 #include <lmdb.h>
 
+#include "common/log.hpp"
+
 namespace crowdiff::persistence {
 namespace {
 
@@ -291,6 +293,8 @@ result<std::unique_ptr<kv_store>> open_lmdb_store(const lmdb_options& options) {
       return status{errc::not_found, where + " does not exist"};
     if (!fs::create_directory(dir, ec) && ec)
       return status{errc::io_error, "cannot create " + where + ": " + ec.message()};
+    // Balances, API-key digests and images: the owner's only.
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   } else if (!fs::is_directory(st)) {
     return status{errc::invalid_argument, where + " is not a directory"};
   }
@@ -298,7 +302,7 @@ result<std::unique_ptr<kv_store>> open_lmdb_store(const lmdb_options& options) {
   // LMDB lets several processes share an environment; crowdiff's core must be the only one, so it holds
   // an exclusive lock on a file of its own for as long as the store is open.
   std::string lock_path = (dir / "crowdiff.lock").string();
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     int err = errno;
     return status{err == EACCES ? errc::permission_denied : errc::io_error,
@@ -334,8 +338,15 @@ result<std::unique_ptr<kv_store>> open_lmdb_store(const lmdb_options& options) {
   if (int rc = mdb_env_set_mapsize(env, options.initial_map_bytes); rc != 0)
     return fail(rc, "setting the map size");
   // MDB_NOTLS: read transactions are objects, not per-thread slots, so actors on any thread can read.
-  if (int rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0644); rc != 0)
+  if (int rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600); rc != 0)
     return fail(rc, "opening " + where);
+  // The mode above applies to new files only: a store made by an older version (0644) is tightened too.
+  for (const char* name : {"data.mdb", "lock.mdb", "crowdiff.lock"}) {
+    fs::permissions(dir / name, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace,
+                    ec);
+    if (ec)
+      log::warning("store_permissions").kv("file", (dir / name).string()).kv("error", ec.message());
+  }
 
   auto kv = std::make_unique<lmdb_kv>(env, fd, dir);
   if (auto s = kv->open_tables(); !s)

@@ -37,6 +37,15 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
   self->delayed_send(self, self->state.options.sweep_interval, tick_atom::value);
 
   return {
+      [self](quote_atom, const pb<v1::JobRequest>& request) -> caf::result<pb<v1::KudosQuote>> {
+        const auto& cfg = self->state.options.config;
+        if (auto v = broker::validate_request(request.value, cfg.limits(), self->state.catalog); !v)
+          return to_error(v);
+        auto quote = ledger::quote(request.value, cfg.ledger());
+        if (!quote)
+          return to_error(quote.error());
+        return pb<v1::KudosQuote>{std::move(*quote)};
+      },
       [self](submit_atom, const std::string& api_key,
              pb<v1::JobRequest>& request) -> caf::result<pb<v1::SubmitReply>> {
         auto& st = self->state;
@@ -73,6 +82,10 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         record->set_id(id.to_bytes());
         record->set_owner_user_id(who->user_id);
         record->set_anonymous(who->anonymous);
+        // Everyone without a key shares the anonymous account: a key would let one stranger's submit return
+        // another's job. Idempotency needs an identity.
+        if (who->anonymous)
+          req.clear_idempotency_key();
         if (!req.has_seed())
           req.set_seed(random_seed());
         if (req.sampler() == v1::SAMPLER_UNSPECIFIED)
@@ -446,8 +459,10 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         return t;
       },
       [self](catalog_atom, const std::vector<std::string>& models) {
-        for (const auto& m : models)
-          self->state.catalog.insert(m);
+        // The scheduler's list is whole: the configured models plus what live workers serve now.
+        auto& st = self->state;
+        st.catalog = {st.options.config.models().begin(), st.options.config.models().end()};
+        st.catalog.insert(models.begin(), models.end());
       },
       [self](committed_atom, uint64_t id, const caf::error& outcome) {
         self->state.writes.resume(id, outcome);

@@ -197,11 +197,10 @@ void recover(self_ptr self) {
   st.next_sequence = seq ? *seq : 0;
   for (const auto& m : st.options.config.models())
     st.catalog.insert(m);
+  // Stored workers count in the totals; their models join the catalog only when they are back online.
   auto ws = persistence::worker_table::scan(**txn, [&](v1::WorkerRecord& w) {
     st.total_images += w.images_done();
     st.total_pixel_steps += w.megapixel_steps_done() * 1e6;
-    for (const auto& m : w.registration().models())
-      st.catalog.insert(m.name());
     return true;
   });
   if (!ws)

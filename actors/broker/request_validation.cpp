@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "common/utf8.hpp"
+
 namespace crowdiff::broker {
 namespace {
 
@@ -29,36 +31,16 @@ status check_text(const std::string& field, const std::string& text, uint32_t ma
 status check_names(const std::string& field, const google::protobuf::RepeatedPtrField<std::string>& names) {
   if (names.size() > 64)
     return bad(field + " lists more than 64 workers");
-  for (const auto& n : names)
+  for (const auto& n : names) {
     if (n.empty() || n.size() > 128)
       return bad(field + " has a name that is empty or longer than 128 bytes");
+    if (!valid_utf8(n))
+      return bad(field + " has a name that is not valid UTF-8");
+  }
   return status::ok();
 }
 
 }  // namespace
-
-bool valid_utf8(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || i + len > text.size())
-      return false;
-    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
-    for (size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xc0) != 0x80)
-        return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += len;
-  }
-  return true;
-}
 
 status validate_request(const v1::JobRequest& r, const v1::LimitsConfig& limits,
                         const std::set<std::string>& known_models) {
@@ -100,6 +82,7 @@ status validate_request(const v1::JobRequest& r, const v1::LimitsConfig& limits,
   if (r.models_size() > 32)
     return bad("at most 32 models may be requested");
   for (const auto& m : r.models()) {
+    CROWDIFF_RETURN_IF_ERROR(check_text("models", m, 255));
     if (known_models.count(m) == 0) {
       std::string known;
       for (const auto& k : known_models)
@@ -110,12 +93,11 @@ status validate_request(const v1::JobRequest& r, const v1::LimitsConfig& limits,
   }
   CROWDIFF_RETURN_IF_ERROR(check_names("worker_allow", r.worker_allow()));
   CROWDIFF_RETURN_IF_ERROR(check_names("worker_deny", r.worker_deny()));
-  if (r.client_agent().size() > 256)
-    return bad("client_agent is longer than 256 bytes");
+  CROWDIFF_RETURN_IF_ERROR(check_text("client_agent", r.client_agent(), 256));
   if (r.expiry_s() > 86'400)
     return bad("expiry_s is at most 86400");
-  if (r.idempotency_key().size() > 128)
-    return bad("idempotency_key is longer than 128 bytes");
+  CROWDIFF_RETURN_IF_ERROR(check_text("idempotency_key", r.idempotency_key(), 128));
+  CROWDIFF_RETURN_IF_ERROR(check_text("webhook", r.webhook(), 2048));
   return status::ok();
 }
 

@@ -16,7 +16,4 @@ namespace crowdiff::broker {
 status validate_request(const v1::JobRequest& request, const v1::LimitsConfig& limits,
                         const std::set<std::string>& known_models);
 
-/// True when `text` is well-formed UTF-8.
-bool valid_utf8(const std::string& text);
-
 }  // namespace crowdiff::broker

@@ -1,5 +1,6 @@
 #include "actors/scheduler/scheduler_actor.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -10,6 +11,7 @@
 #include "actors/errors.hpp"
 #include "actors/scheduler/scheduler_state.hpp"
 #include "common/log.hpp"
+#include "common/utf8.hpp"
 #include "persistence/user_table.hpp"
 #include "persistence/worker_table.hpp"
 
@@ -23,7 +25,12 @@ bool printable(const std::string& s) {
   for (char c : s)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return false;
-  return true;
+  return valid_utf8(s);
+}
+
+// Requests name workers by name or by id (a decimal number), so a name must never read as an id.
+bool looks_like_id(const std::string& name) {
+  return std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::vector<scheduling::model_slot> model_slots(scheduling::allocator& alloc,
@@ -168,12 +175,25 @@ void apply(self_ptr self, scheduling::decisions& d) {
   d = {};
 }
 
-void publish_catalog(self_ptr self, const v1::WorkerRegistration& reg) {
+// The catalog is the models live workers serve: a name enters when a worker that serves it joins and leaves
+// with the last one, so names a stranger makes up do not pile up. At most max_catalog_models names.
+void publish_catalog(self_ptr self) {
   auto& st = self->state;
-  bool grew = false;
-  for (const auto& m : reg.models())
-    grew |= st.catalog.insert(m.name()).second;
-  if (grew && st.broker)
+  std::set<std::string> now;
+  bool capped = false;
+  for (const auto& [id, w] : st.workers)
+    for (const auto& m : w.registration.models()) {
+      if (now.size() < st.options.max_catalog_models || now.count(m.name()) != 0)
+        now.insert(m.name());
+      else
+        capped = true;
+    }
+  if (capped)
+    log::warning("catalog_full").kv("models", now.size());
+  if (now == st.catalog)
+    return;
+  st.catalog = std::move(now);
+  if (st.broker)
     self->send(st.broker, catalog_atom::value,
                std::vector<std::string>(st.catalog.begin(), st.catalog.end()));
 }
@@ -192,6 +212,7 @@ void drop_worker(self_ptr self, uint64_t id, const char* why) {
   st.alloc.remove_worker(id, now, d);
   log::info("worker_leave").kv("worker", id).kv("reason", why).kv("requeued", d.requeued.size());
   apply(self, d);
+  publish_catalog(self);
   // Lifetime statistics keep the worker; it is only marked offline.
   self->state.writes.submit(
       *st.options.store, caf::actor_cast<scheduler_actor>(self),
@@ -225,6 +246,9 @@ bool from_worker(self_ptr self, uint64_t id) {
 status validate_registration(const v1::WorkerRegistration& r) {
   if (r.name().empty() || r.name().size() > 128 || !printable(r.name()))
     return status{errc::invalid_argument, "a worker name has 1 to 128 printable characters"};
+  if (looks_like_id(r.name()))
+    return status{errc::invalid_argument,
+                  "a worker name cannot be only digits: requests would read it as a worker id"};
   if (r.models_size() == 0 || r.models_size() > 256)
     return status{errc::invalid_argument, "a worker offers 1 to 256 models"};
   for (const auto& m : r.models()) {
@@ -320,7 +344,7 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
                   .kv("models", registration.models_size())
                   .kv("mps_per_s", registration.mps_per_s())
                   .kv("device", registration.device());
-              publish_catalog(self, registration);
+              publish_catalog(self);
               scheduling::decisions d;
               auto state = to_worker_state(s.alloc, id, registration);
               state.maintenance = record->maintenance();  // a paused worker stays paused across reconnects
@@ -408,16 +432,15 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
           return;
         // Only the model list may change this way; identity and owner stay.
         *it->second.registration.mutable_models() = reg.value.models();
-        publish_catalog(self, it->second.registration);
+        publish_catalog(self);
         scheduling::decisions d;
         st.alloc.update_models(worker, model_slots(st.alloc, it->second.registration), st.options.now(), d);
         apply(self, d);
       },
       [self](attach_atom, const broker_actor& broker) {
         self->state.broker = broker;
-        if (!self->state.catalog.empty())
-          self->send(broker, catalog_atom::value,
-                     std::vector<std::string>(self->state.catalog.begin(), self->state.catalog.end()));
+        self->send(broker, catalog_atom::value,
+                   std::vector<std::string>(self->state.catalog.begin(), self->state.catalog.end()));
       },
       [self](enqueue_atom, const pb<v1::JobRecord>& record) -> queue_estimate {
         auto& st = self->state;

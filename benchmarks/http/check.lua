@@ -15,5 +15,5 @@ function request()
 end
 
 function done(summary, latency)
-  common.report("check", summary, latency)
+  common.report(os.getenv("CROWDIFF_BENCH_NAME") or "check", summary, latency)
 end

@@ -82,8 +82,16 @@ pop_limit=$((($(queued) - jobs) / workers))
 CROWDIFF_BENCH_KEY="$worker_owner" CROWDIFF_BENCH_LIMIT=$pop_limit \
   run_wrk "$workers" "$workers" "$seconds" pop.lua >>"$tmp/results"
 left=$(queued)
+# The same check phase again while 1,000 slow or idle connections (from many loopback addresses) are held open
+# against the gateway, and the core's resident memory is watched.
+python3 "$here/slowloris.py" "$http_port" $((seconds + 4)) 1000 "$core_pid" >"$tmp/attack" &
+attack_pid=$!
+sleep 2
+CROWDIFF_BENCH_IDS="$tmp/ids" CROWDIFF_BENCH_NAME=check_attack run_wrk 2 "$connections" "$seconds" check.lua \
+  >>"$tmp/results"
+wait "$attack_pid"
 
-python3 - "$tmp/results" "$queued" "$left" "$jobs" "$fill_s" <<'PY'
+python3 - "$tmp/results" "$queued" "$left" "$jobs" "$fill_s" "$tmp/attack" <<'PY'
 import json, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -93,18 +101,26 @@ queued, left, target, fill_s = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[
 floor = rows["heartbeat"]["rps"]
 print(f"HTTP gateway, loopback: {queued} jobs waiting when measuring began (queued in {fill_s} s), {left} at the end")
 print(f"{'endpoint':<28}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs heartbeat':>14}{'errors':>8}")
+attack = json.load(open(sys.argv[6]))
 names = {"heartbeat": "GET status/heartbeat", "check": "GET generate/check",
+         "check_attack": "GET generate/check (attack)",
          "async": "POST generate/async", "pop": "POST generate/pop (a job)", "submit": "POST generate/submit"}
-for key in ("heartbeat", "check", "async", "pop", "submit"):
+for key in ("heartbeat", "check", "async", "pop", "submit", "check_attack"):
     r = rows[key]
     print(f"{names[key]:<28}{int(r['requests']):>10}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
           f"{r['rps'] / floor:>14.2f}{int(r['errors']):>8}")
 if rows["pop"].get("empty", 0):
     print(f"note: {int(rows['pop']['empty'])} pops found no job (the queue ran dry); they are not in the pop figures")
+print(f"attack: 1,000 slow or idle connections held while 'check (attack)' ran: {attack['opened']} opened, "
+      f"{attack['closed_by_server']} closed by the server, {attack['held_at_end']} held at the end; core RSS "
+      f"+{attack['peak_rss_growth_mb']} MB at its peak")
 if queued < target:
     print(f"note: only {queued} of {target} jobs were waiting")
 print(json.dumps({"bench": "http", "heartbeat_rps": round(floor, 1), "async_rps": round(rows["async"]["rps"], 1),
                   "check_rps": round(rows["check"]["rps"], 1), "pop_rps": round(rows["pop"]["rps"], 1),
                   "pop_p50_ms": round(rows["pop"]["p50_ms"], 3), "pop_p99_ms": round(rows["pop"]["p99_ms"], 3),
-                  "submit_p99_ms": round(rows["submit"]["p99_ms"], 3), "queued": queued}))
+                  "submit_p99_ms": round(rows["submit"]["p99_ms"], 3), "queued": queued,
+                  "check_p99_ms": round(rows["check"]["p99_ms"], 3),
+                  "check_p99_under_slowloris_ms": round(rows["check_attack"]["p99_ms"], 3),
+                  "rss_growth_under_attack_mb": attack["peak_rss_growth_mb"]}))
 PY

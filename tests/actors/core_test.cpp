@@ -432,4 +432,41 @@ BOOST_AUTO_TEST_CASE(every_job_state_change_is_one_log_line) {
   BOOST_TEST(joined);
 }
 
+// A model name is known while a live worker serves it (or the configuration names it): names made up by a
+// worker that left do not pile up, and requests for them are refused.
+BOOST_AUTO_TEST_CASE(the_catalog_is_what_live_workers_serve) {
+  auto alice = add_user("alice", 100);
+  auto owner = add_user("owner");
+  auto r = request();
+  r.add_models("made_up_model");
+  auto [before, refused] = submit(alice.key, r);
+  BOOST_REQUIRE(refused);
+  BOOST_TEST(to_status(refused).message().find("unknown model") != std::string::npos);
+  auto gen = std::make_shared<fake_generator>(std::vector<std::string>{"made_up_model"});
+  auto w = add_worker("maker", owner.id, gen);
+  // Known while its worker is here (the scheduler tells the broker right after the join: bounded retries).
+  bool known = false;
+  for (int i = 0; i < 1000 && !known; ++i) {
+    auto [reply, err] = submit(alice.key, r);
+    known = !err;
+    if (!known)
+      std::this_thread::yield();
+  }
+  BOOST_TEST(known);
+  caf::anon_send_exit(w, caf::exit_reason::kill);
+  BOOST_REQUIRE(wait_for_workers([](const worker_summaries& ws) { return ws.empty(); }));
+  bool gone = false;
+  for (int i = 0; i < 1000 && !gone; ++i) {
+    auto [reply, err] = submit(alice.key, r);
+    gone = err && to_status(err).message().find("unknown model") != std::string::npos;
+    if (!gone)
+      std::this_thread::yield();
+  }
+  BOOST_TEST(gone);
+  r.clear_models();
+  r.add_models("stable_diffusion");  // named in the configuration: always known
+  auto [configured, err] = submit(alice.key, r);
+  BOOST_TEST(!err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

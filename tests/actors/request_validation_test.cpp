@@ -8,15 +8,6 @@ using namespace crowdiff;
 
 BOOST_AUTO_TEST_SUITE(request_validation_suite)
 
-BOOST_AUTO_TEST_CASE(utf8_checks) {
-  BOOST_TEST(broker::valid_utf8("plain ascii"));
-  BOOST_TEST(broker::valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
-  BOOST_TEST(!broker::valid_utf8("\xc0\xaf"));          // overlong
-  BOOST_TEST(!broker::valid_utf8("\xed\xa0\x80"));      // surrogate
-  BOOST_TEST(!broker::valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
-  BOOST_TEST(!broker::valid_utf8("\xe2\x82"));          // truncated
-}
-
 BOOST_AUTO_TEST_CASE(accepts_a_good_request_and_names_the_bad_field) {
   auto limits = config::with_defaults({}).limits();
   std::set<std::string> known{"stable_diffusion"};

@@ -32,6 +32,15 @@ BOOST_AUTO_TEST_CASE(writes_logfmt_with_quoting) {
   BOOST_TEST(l.rfind("ts=", 0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(bytes_that_are_not_utf8_are_escaped) {
+  capture cap;
+  log::info("outside").kv("path", "/\xff\xfe").kv("name", "caf\xc3\xa9");
+  BOOST_REQUIRE_EQUAL(cap.lines.size(), 1u);
+  const auto& l = cap.lines[0];
+  BOOST_TEST(l.find("path=\"/\\xff\\xfe\"") != std::string::npos);
+  BOOST_TEST(l.find("name=caf\xc3\xa9") != std::string::npos);  // valid UTF-8 is written as it is
+}
+
 BOOST_AUTO_TEST_CASE(level_filters) {
   capture cap;
   log::set_level(log::level::warning);

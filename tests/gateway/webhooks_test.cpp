@@ -288,6 +288,7 @@ BOOST_AUTO_TEST_CASE(https_verifies_the_receivers_certificate) {
   webhook_options trusting;
   trusting.ca_file = ca_file;
   trusting.attempts = 1;
+  trusting.private_receivers = true;  // the receiver is on loopback
   auto good = sender_with(trusting);
   good->send(url_of(receiver.url("/hook", "localhost")), "over tls");
   BOOST_REQUIRE(stats_until(*good, [](const auto& s) { return s.delivered == 1; }));
@@ -296,6 +297,7 @@ BOOST_AUTO_TEST_CASE(https_verifies_the_receivers_certificate) {
   // The system's authorities do not know the certificate: refused before a byte of the body is sent.
   webhook_options system_cas;
   system_cas.attempts = 1;
+  system_cas.private_receivers = true;
   auto strict = sender_with(system_cas);
   strict->send(url_of(receiver.url()), "must not arrive");
   BOOST_REQUIRE(stats_until(*strict, [](const auto& s) { return s.abandoned == 1; }));
@@ -312,11 +314,44 @@ BOOST_AUTO_TEST_CASE(https_verifies_the_receivers_certificate) {
   webhook_options trusting_elsewhere;
   trusting_elsewhere.ca_file = other_ca;
   trusting_elsewhere.attempts = 1;
+  trusting_elsewhere.private_receivers = true;
   auto mismatched = sender_with(trusting_elsewhere);
   mismatched->send(url_of(impostor.url()), "must not arrive either");
   BOOST_REQUIRE(stats_until(*mismatched, [](const auto& s) { return s.abandoned == 1; }));
   BOOST_TEST(impostor.requests().empty());
   BOOST_TEST(impostor.wait_for_failed_handshakes(1));
+}
+
+BOOST_AUTO_TEST_CASE(https_to_a_private_address_is_refused_before_connecting) {
+  auto cert = crowdiff::testing::make_test_certificate();
+  auto tls = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_server);
+  tls->use_certificate_chain(boost::asio::buffer(cert.cert_pem));
+  tls->use_private_key(boost::asio::buffer(cert.key_pem), boost::asio::ssl::context::pem);
+  webhook_receiver receiver(webhook_receiver::over_tls(tls));
+  crowdiff::testing::temp_dir dir;
+  auto ca_file = (dir.path() / "ca.pem").string();
+  std::ofstream(ca_file) << cert.cert_pem;
+  webhook_options o;  // private_receivers off, as on a public horde
+  o.ca_file = ca_file;
+  o.attempts = 1;
+  log_capture logs;
+  auto s = sender_with(o);
+  s->send(url_of(receiver.url("/hook", "localhost")), "must not arrive");
+  BOOST_REQUIRE(stats_until(*s, [](const auto& st) { return st.abandoned == 1; }));
+  BOOST_TEST(receiver.requests().empty());
+  BOOST_TEST(logs.count("private") >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(only_public_addresses_are_public) {
+  using crowdiff::gateway::public_address;
+  for (const char* inside :
+       {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",
+        "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fd00::1",
+        "::ffff:10.0.0.1", "::ffff:127.0.0.1", "2001:db8::1", "not an address"})
+    BOOST_TEST(!public_address(inside), inside);
+  for (const char* outside :
+       {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"})
+    BOOST_TEST(public_address(outside), outside);
 }
 
 BOOST_AUTO_TEST_CASE(an_unreadable_ca_file_is_refused_at_start) {

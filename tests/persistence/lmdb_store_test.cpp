@@ -1,5 +1,6 @@
 #include "persistence/lmdb_store.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -24,6 +25,29 @@ BOOST_AUTO_TEST_CASE(creates_directory_when_asked) {
   crowdiff::testing::temp_dir dir;
   auto kv = open_lmdb_store({dir.path() / "fresh", true, 1 << 20});
   BOOST_TEST(kv.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(the_store_is_readable_by_its_owner_only) {
+  namespace fs = std::filesystem;
+  crowdiff::testing::temp_dir dir;
+  auto where = dir.path() / "private";
+  {
+    auto kv = open_lmdb_store({where, true, 1 << 20});
+    BOOST_REQUIRE(kv.has_value());
+  }
+  auto private_to_owner = [](const fs::path& p) {
+    return (fs::status(p).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none;
+  };
+  BOOST_TEST(private_to_owner(where));
+  BOOST_TEST(private_to_owner(where / "data.mdb"));
+  BOOST_TEST(private_to_owner(where / "lock.mdb"));
+  // A store made world-readable (as older versions did) is tightened when it is opened.
+  fs::permissions(where / "data.mdb", fs::perms::others_read | fs::perms::group_read, fs::perm_options::add);
+  {
+    auto kv = open_lmdb_store({where, false, 1 << 20});
+    BOOST_REQUIRE(kv.has_value());
+  }
+  BOOST_TEST(private_to_owner(where / "data.mdb"));
 }
 
 BOOST_AUTO_TEST_CASE(a_file_is_not_a_store_directory) {

@@ -1,0 +1,135 @@
+// What broke when the gateway was tried as a hostile stranger would, each now a regression test through the
+// whole gateway and core: the answer is a clear error, the core stays up, nothing bad is stored.
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include <boost/test/unit_test.hpp>
+
+#include "common/utf8.hpp"
+#include "gateway_core.hpp"
+#include "raw_connection.hpp"
+
+using namespace crowdiff;
+using namespace crowdiff::testing;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string sd = "stable_diffusion";
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(hostile_requests, gateway_core)
+
+BOOST_AUTO_TEST_CASE(paths_that_are_not_utf8_get_a_400_and_the_core_stays_up) {
+  for (const char* path : {"/%ff", "/api/v2/workers/name/%ff", "/api/v2/generate/check/%c3%28"}) {
+    raw_connection c(gw->port());
+    c.send(std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto answer = c.read_response();
+    BOOST_TEST(raw_connection::status_of(answer) == 400u, path);
+  }
+  // A path that is UTF-8 but unknown is echoed in a 404 that is valid JSON.
+  auto euro = call("GET", "/api/v2/nothing/%e2%82%ac");
+  BOOST_TEST(euro.status == 404u);
+  BOOST_TEST(!euro.json().is_discarded());
+  BOOST_TEST(call("GET", "/api/v2/status/heartbeat").status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(deeply_nested_bodies_are_refused_without_recursion) {
+  auto requester = add_user("requester", 100);
+  std::string deep =
+      R"({"prompt":"x","params":)" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  auto a = http_exchange(gw->port(), "POST", "/api/v2/generate/async", deep, {{"apikey", requester.key}});
+  BOOST_TEST(a.status == 400u);
+  BOOST_TEST(a.json().at("message").get<std::string>().find("nested deeper") != std::string::npos);
+  BOOST_TEST(call("GET", "/api/v2/status/heartbeat").status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(headers_that_are_not_utf8_are_refused_naming_the_header) {
+  auto requester = add_user("requester", 100);
+  json body = {{"prompt", "x"}, {"models", {sd}}};
+  for (const char* header : {"Client-Agent", "Idempotency-Key"}) {
+    auto a = http_exchange(gw->port(), "POST", "/api/v2/generate/async", body.dump(),
+                           {{"apikey", requester.key}, {header, "bad\xff\xfe"}});
+    BOOST_TEST(a.status == 400u);
+    std::string lower(header);
+    for (auto& c : lower)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    BOOST_TEST(a.body.find(lower) != std::string::npos, a.body);
+  }
+  // A long agent is cut between characters, and what is stored still reads back after a restart.
+  std::string agent = std::string(255, 'a') + "\xe2\x82\xac";  // the euro sign straddles byte 256
+  auto ok = http_exchange(gw->port(), "POST", "/api/v2/generate/async", body.dump(),
+                          {{"apikey", requester.key}, {"Client-Agent", agent}});
+  BOOST_REQUIRE_MESSAGE(ok.status == 202u, ok.body);
+  auto id = ok.json().at("id").get<std::string>();
+  restart_all();
+  auto check = call("GET", "/api/v2/generate/check/" + id);
+  BOOST_TEST(check.status == 200u, check.body);
+}
+
+BOOST_AUTO_TEST_CASE(a_bridge_agent_cut_at_80_bytes_stays_utf8) {
+  auto owner = add_user("owner");
+  std::string agent = std::string(77, 'r') + "\xf0\x9f\x98\x80 worker";  // a 4-byte character over byte 80
+  auto popped =
+      call_ok("POST", "/api/v2/generate/pop",
+              {{"name", "w1"}, {"models", {sd}}, {"max_pixels", 262144}, {"bridge_agent", agent}}, owner.key);
+  BOOST_TEST(popped.at("id").is_null());
+  auto listed = call("GET", "/api/v2/workers");
+  BOOST_REQUIRE(listed.status == 200u);
+  auto list = listed.json();
+  BOOST_REQUIRE(!list.is_discarded());
+  BOOST_REQUIRE(list.size() == 1u);
+  BOOST_TEST(valid_utf8(list.at(0).at("device").get<std::string>()));
+}
+
+BOOST_AUTO_TEST_CASE(no_api_key_is_the_anonymous_user) {
+  auto a = call("POST", "/api/v2/generate/async", {{"prompt", "no key at all"}, {"models", {sd}}});
+  BOOST_TEST(a.status == 202u, a.body);
+}
+
+BOOST_AUTO_TEST_CASE(strangers_sharing_an_idempotency_key_get_their_own_jobs) {
+  json body = {{"prompt", "x"}, {"models", {sd}}};
+  std::set<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    auto a = http_exchange(gw->port(), "POST", "/api/v2/generate/async", body.dump(),
+                           {{"apikey", "0000000000"}, {"Idempotency-Key", "same-key"}});
+    BOOST_REQUIRE_MESSAGE(a.status == 202u, a.body);
+    ids.insert(a.json().at("id").get<std::string>());
+  }
+  BOOST_TEST(ids.size() == 2u);
+  // A registered user resubmitting with a key still gets the first job back.
+  auto requester = add_user("requester", 100);
+  std::set<std::string> own;
+  for (int i = 0; i < 2; ++i) {
+    auto a = http_exchange(gw->port(), "POST", "/api/v2/generate/async", body.dump(),
+                           {{"apikey", requester.key}, {"Idempotency-Key", "mine"}});
+    BOOST_REQUIRE_MESSAGE(a.status == 202u, a.body);
+    own.insert(a.json().at("id").get<std::string>());
+  }
+  BOOST_TEST(own.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_dry_run_refuses_what_a_submit_refuses) {
+  auto requester = add_user("requester", 100);
+  auto unknown = call("POST", "/api/v2/generate/async",
+                      {{"prompt", "x"}, {"models", {"no_such_model"}}, {"dry_run", true}}, requester.key);
+  BOOST_TEST(unknown.status == 400u, unknown.body);
+  BOOST_TEST(unknown.body.find("unknown model") != std::string::npos, unknown.body);
+  auto fine = call("POST", "/api/v2/generate/async", {{"prompt", "x"}, {"models", {sd}}, {"dry_run", true}},
+                   requester.key);
+  BOOST_TEST(fine.status == 200u, fine.body);
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_name_that_reads_as_an_id_is_refused) {
+  auto owner = add_user("owner");
+  auto a = call("POST", "/api/v2/generate/pop", {{"name", "1"}, {"models", {sd}}, {"max_pixels", 262144}},
+                owner.key);
+  BOOST_TEST(a.status >= 400u, a.body);
+  BOOST_TEST(a.status < 500u, a.body);
+  BOOST_TEST(a.body.find("digits") != std::string::npos, a.body);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
