@@ -37,16 +37,39 @@ void configure_network(caf::actor_system_config& cfg, const v1::NetworkConfig& n
   }
 }
 
-result<uint16_t> publish_entrance(caf::actor_system& system, const entrance_actor& entrance,
-                                  const v1::NetworkConfig& network) {
-  const char* host = network.listen_host().empty() ? nullptr : network.listen_host().c_str();
+result<node_port> publish_entrance(caf::actor_system& system, const entrance_actor& entrance,
+                                   const v1::NetworkConfig& network) {
   auto port = static_cast<uint16_t>(network.port());
-  auto bound = serves_tls(network) ? caf::openssl::publish(entrance, port, host, true)
-                                   : system.middleman().publish(entrance, port, host, true);
-  if (!bound)
+  node_port out;
+  if (serves_tls(network)) {
+    const char* host = network.listen_host().empty() ? nullptr : network.listen_host().c_str();
+    auto bound = caf::openssl::publish(entrance, port, host, true);
+    if (!bound)
+      return status{errc::unavailable,
+                    "cannot listen on port " + std::to_string(port) + ": " + system.render(bound.error())};
+    out.port = *bound;
+    return out;
+  }
+  // CAF on loopback, on a port of the kernel's choosing; strangers reach it only through the guard.
+  auto inside = system.middleman().publish(entrance, 0, "127.0.0.1", true);
+  if (!inside)
     return status{errc::unavailable,
-                  "cannot listen on port " + std::to_string(port) + ": " + system.render(bound.error())};
-  return *bound;
+                  "cannot publish the entrance on loopback: " + system.render(inside.error())};
+  node_port_guard::options o;
+  o.host = network.listen_host();
+  o.port = port;
+  o.backend_port = *inside;
+  o.limits.max_payload_bytes = network.max_message_bytes();
+  o.handshake_timeout = std::chrono::milliseconds(network.handshake_timeout_ms());
+  o.max_connections = network.max_connections();
+  o.max_connections_per_ip = network.max_connections_per_ip();
+  o.max_buffered_bytes = network.max_buffered_bytes();
+  auto guard = node_port_guard::start(o);
+  if (!guard)
+    return guard.error();
+  out.guard = std::move(*guard);
+  out.port = out.guard->port();
+  return out;
 }
 
 caf::io::middleman_actor connector_for(caf::actor_system& system, const v1::NetworkConfig& network) {

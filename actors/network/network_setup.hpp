@@ -8,6 +8,7 @@
 #include <caf/io/middleman_actor.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/network/node_port_guard.hpp"
 #include "common/status.hpp"
 #include "crowdiff/v1/config.pb.h"
 
@@ -18,10 +19,18 @@ namespace crowdiff {
 /// `connection_timeout_ms`. Call before creating the actor system.
 void configure_network(caf::actor_system_config& cfg, const v1::NetworkConfig& network);
 
-/// Publishes the entrance on `network.listen_host`:`network.port` (TLS when a certificate is configured).
-/// Returns the bound port. unavailable with the reason when the port cannot be opened.
-result<uint16_t> publish_entrance(caf::actor_system& system, const entrance_actor& entrance,
-                                  const v1::NetworkConfig& network);
+/// The node port as published: its port, and the guard in front of CAF's middleman (none with TLS, where
+/// CAF's OpenSSL module holds the port and every peer has a certificate the core's CA signed).
+struct node_port {
+  uint16_t port = 0;
+  std::unique_ptr<node_port_guard> guard;
+};
+
+/// Publishes the entrance on `network.listen_host`:`network.port`: plain, behind a node_port_guard (CAF
+/// listens on loopback only); TLS when a certificate is configured. unavailable with the reason when the port
+/// cannot be opened.
+result<node_port> publish_entrance(caf::actor_system& system, const entrance_actor& entrance,
+                                   const v1::NetworkConfig& network);
 
 /// The middleman actor that opens connections: TLS or plain, as configured.
 caf::io::middleman_actor connector_for(caf::actor_system& system, const v1::NetworkConfig& network);

@@ -147,7 +147,8 @@ result<std::unique_ptr<core_runtime>> core_runtime::start(const v1::NodeConfig& 
   auto port = publish_entrance(*rt->system_, rt->entrance_, config.network());
   if (!port)
     return port.error();
-  rt->port_ = *port;
+  rt->port_ = port->port;
+  rt->node_guard_ = std::move(port->guard);
   if (http) {
     auto gw = gateway::http_gateway::start(*rt->system_, rt->core_, *rt->store_, config);
     if (!gw)
@@ -162,6 +163,8 @@ core_runtime::~core_runtime() {
     return;
   if (gateway_)
     gateway_->stop();
+  if (node_guard_)
+    node_guard_->stop();
   caf::anon_send_exit(entrance_, caf::exit_reason::user_shutdown);
   stop_core(core_);
   system_->await_all_actors_done();

@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/network/node_port_guard.hpp"
 #include "actors/node/core_node.hpp"
 #include "apps/crowdiff/command_line.hpp"
 #include "crowdiff/v1/config.pb.h"
@@ -48,6 +49,7 @@ class core_runtime {
   entrance_actor entrance_;
   uint16_t port_ = 0;
   std::unique_ptr<gateway::http_gateway> gateway_;
+  std::unique_ptr<node_port_guard> node_guard_;
 };
 
 /// Blocks until SIGINT or SIGTERM arrives; returns the signal.

@@ -112,6 +112,7 @@ class cluster {
     core_ = std::make_unique<child_process>(argv, (dir() / "core.log").string());
   }
   void kill_core() { core_.reset(); }
+  pid_t core_pid() const { return core_ ? core_->pid() : -1; }
 
   /// The admin key the core wrote on its first start (waits for the file).
   std::string admin_key() {

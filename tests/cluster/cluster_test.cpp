@@ -1,7 +1,11 @@
 // The cluster on loopback: a real core process, worker node processes and the C++ client.
+#include <fstream>
 #include <map>
 #include <set>
+#include <sys/socket.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -253,6 +257,54 @@ BOOST_AUTO_TEST_CASE(hostile_clients_get_errors_and_the_core_keeps_serving) {
   BOOST_REQUIRE(outcome.has_value());
   BOOST_TEST(outcome->status.state() == v1::DONE);
   check_books(*admin);
+}
+
+namespace {
+
+// A process's resident memory in MiB (VmRSS).
+double rss_mib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+}  // namespace
+
+// CAF 0.17 allocates whatever payload a BASP header announces; before the guard, four such headers took a
+// core to 3.2 GB. Now each is refused before its payload is read, and the core serves on.
+BOOST_AUTO_TEST_CASE(headers_announcing_gigabytes_on_the_node_port_cost_the_core_nothing) {
+  cluster c;
+  c.start_core();
+  auto admin = c.connect(c.admin_key());
+  double before = rss_mib(c.core_pid());
+  namespace net = boost::asio;
+  net::io_context io;
+  for (uint8_t operation :
+       {uint8_t{1}, uint8_t{2}, uint8_t{0}, uint8_t{1}, uint8_t{3}, uint8_t{1}, uint8_t{1}, uint8_t{2}}) {
+    net::ip::tcp::socket s(io);
+    s.connect({net::ip::make_address("127.0.0.1"), c.port()});
+    std::string header(32, '\0');
+    header[0] = static_cast<char>(operation);
+    header[4] = header[5] = header[6] = static_cast<char>(0xff);  // 4 GiB, give or take
+    net::write(s, net::buffer(header));
+    net::write(s, net::buffer(std::string(64 * 1024, 'x')));  // and the start of a payload
+    // The guard closes the connection: reads end (the core's own handshake may come first). Each read waits
+    // at most 10 s, so a guard that let the header through fails the test instead of hanging it.
+    timeval limit{10, 0};
+    setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    boost::system::error_code ec;
+    char buf[4096];
+    for (int i = 0; i < 100 && !ec; ++i)
+      s.read_some(net::buffer(buf), ec);
+    BOOST_TEST((ec == net::error::eof || ec == net::error::connection_reset), ec.message());
+  }
+  double after = rss_mib(c.core_pid());
+  BOOST_TEST(after - before < 64.0, "the core grew from " << before << " to " << after << " MiB");
+  auto owner = admin->add_user("owner");
+  BOOST_TEST(owner.has_value());  // still serving
 }
 
 BOOST_AUTO_TEST_CASE(the_core_serves_tls_and_plain_clients_are_refused) {

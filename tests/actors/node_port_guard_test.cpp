@@ -1,0 +1,230 @@
+// The node port's guard against a stand-in for CAF's middleman (a loopback server that records what reaches
+// it): checked frames pass byte for byte; a stranger's header announcing gigabytes, a message before the
+// handshake, or silence never reach it.
+
+#include "actors/network/node_port_guard.hpp"
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace crowdiff;
+using namespace std::chrono_literals;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// A BASP header: operation, padding, flags, payload length (big-endian), then zeros.
+std::string header(uint8_t operation, uint32_t payload) {
+  std::string h(node_guard::basp_header_bytes, '\0');
+  h[0] = static_cast<char>(operation);
+  h[4] = static_cast<char>(payload >> 24);
+  h[5] = static_cast<char>(payload >> 16);
+  h[6] = static_cast<char>(payload >> 8);
+  h[7] = static_cast<char>(payload);
+  return h;
+}
+
+// Accepts connections on loopback and keeps every byte they send; says "hello" to each, as CAF's server
+// handshake would.
+class recording_backend {
+ public:
+  recording_backend() : acceptor_(io_, tcp::endpoint{net::ip::make_address("127.0.0.1"), 0}) {
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~recording_backend() {
+    io_.stop();
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string received() {
+    std::lock_guard lock{mutex_};
+    return received_;
+  }
+  int connections() const { return connections_.load(); }
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+      if (ec)
+        return;
+      ++connections_;
+      auto sock = std::make_shared<tcp::socket>(std::move(s));
+      net::write(*sock, net::buffer(std::string("hello")), ec);
+      read(sock);
+      accept();
+    });
+  }
+  void read(std::shared_ptr<tcp::socket> s) {
+    auto buf = std::make_shared<std::array<char, 65536>>();
+    s->async_read_some(net::buffer(*buf), [this, s, buf](boost::system::error_code ec, size_t n) {
+      if (ec)
+        return;
+      {
+        std::lock_guard lock{mutex_};
+        received_.append(buf->data(), n);
+      }
+      read(s);
+    });
+  }
+
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::string received_;
+  std::atomic<int> connections_{0};
+};
+
+struct guarded {
+  explicit guarded(node_port_guard::options o = {}) {
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.backend_port = backend.port();
+    auto g = node_port_guard::start(o);
+    BOOST_REQUIRE_MESSAGE(g.has_value(), g.to_status().to_string());
+    guard = std::move(*g);
+  }
+  tcp::socket connect(const std::string& from = {}) {
+    tcp::socket s(io);
+    if (!from.empty()) {
+      s.open(tcp::v4());
+      s.bind(tcp::endpoint{net::ip::make_address(from), 0});
+    }
+    s.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), guard->port()});
+    return s;
+  }
+  /// True when the guard closes `s` within `limit` (whatever it passed on before is read and dropped).
+  static bool closed(tcp::socket& s, std::chrono::milliseconds limit = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    s.non_blocking(true);
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      boost::system::error_code ec;
+      s.read_some(net::buffer(buf), ec);
+      if (ec && ec != net::error::would_block)
+        return true;
+      if (ec == net::error::would_block)
+        std::this_thread::sleep_for(2ms);
+    }
+    return false;
+  }
+  template <class Pred>
+  static bool eventually(Pred pred) {
+    for (int i = 0; i < 2000; ++i) {
+      if (pred())
+        return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  recording_backend backend;
+  net::io_context io;
+  std::unique_ptr<node_port_guard> guard;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(node_port_guard_suite)
+
+BOOST_AUTO_TEST_CASE(headers_are_checked_before_anything_passes) {
+  node_guard::frame_limits limits;
+  limits.max_handshake_bytes = 1000;
+  limits.max_payload_bytes = 5000;
+  auto check = [&](uint8_t op, uint32_t payload, bool handshaken) {
+    auto h = header(op, payload);
+    return node_guard::check_header(reinterpret_cast<const uint8_t*>(h.data()), handshaken, limits);
+  };
+  BOOST_TEST(check(1, 1000, false).ok);
+  BOOST_TEST(check(1, 1000, false).client_handshake);
+  BOOST_TEST(!check(1, 1001, false).ok);         // a handshake is small
+  BOOST_TEST(!check(2, 10, false).ok);           // a message before the handshake
+  BOOST_TEST(!check(1, 0xffffffffu, false).ok);  // 4 GiB announced
+  BOOST_TEST(check(2, 5000, true).ok);
+  BOOST_TEST(!check(2, 5001, true).ok);
+  BOOST_TEST(check(6, 0, true).ok);   // a heartbeat
+  BOOST_TEST(!check(7, 0, true).ok);  // no such operation
+  BOOST_TEST(check(1, 0xffffffffu, false).refused.find("4294967295") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(checked_frames_pass_byte_for_byte_both_ways) {
+  guarded g;
+  auto s = g.connect();
+  std::array<char, 5> hello{};
+  net::read(s, net::buffer(hello));  // the backend's bytes come through untouched
+  BOOST_TEST(std::string(hello.data(), 5) == "hello");
+  std::string frames = header(1, 3) + "abc" + header(2, 4) + "wxyz" + header(6, 0);
+  net::write(s, net::buffer(frames));
+  BOOST_TEST(g.eventually([&] { return g.backend.received() == frames; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_huge_payload_announced_by_a_stranger_is_never_read) {
+  guarded g;
+  auto s = g.connect();
+  net::write(s, net::buffer(header(1, 0xffffffffu)));
+  BOOST_TEST(guarded::closed(s));
+  BOOST_TEST(g.guard->buffered_bytes() == 0u);
+  auto before = g.connect();
+  net::write(before, net::buffer(header(2, 16) + std::string(16, 'x')));  // a message before the handshake
+  BOOST_TEST(guarded::closed(before));
+  BOOST_TEST(g.backend.received().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_frame_reaches_the_core_only_when_whole) {
+  guarded g;
+  auto s = g.connect();
+  std::string head = header(1, 100) + std::string(60, 'a');  // 40 bytes of its payload still to come
+  net::write(s, net::buffer(head));
+  BOOST_TEST(g.eventually([&] { return g.guard->buffered_bytes() == 60u; }));
+  BOOST_TEST(g.backend.received().empty());
+  net::write(s, net::buffer(std::string(40, 'b')));
+  BOOST_TEST(g.eventually([&] { return g.backend.received().size() == 132u; }));
+  BOOST_TEST(g.eventually([&] { return g.guard->buffered_bytes() == 0u; }));
+}
+
+BOOST_AUTO_TEST_CASE(what_the_guard_holds_is_capped_in_all) {
+  node_port_guard::options o;
+  o.max_buffered_bytes = 100'000;
+  guarded g(o);
+  auto a = g.connect();
+  net::write(
+      a, net::buffer(header(1, 10) + std::string(10, 'h') + header(2, 1'000'000) + std::string(90'000, 'a')));
+  BOOST_TEST(g.eventually([&] { return g.guard->buffered_bytes() == 90'000u; }));
+  auto b = g.connect("127.0.0.2");
+  net::write(
+      b, net::buffer(header(1, 10) + std::string(10, 'h') + header(2, 1'000'000) + std::string(20'000, 'b')));
+  BOOST_TEST(guarded::closed(b));  // the second would pass the cap
+  BOOST_TEST(g.guard->buffered_bytes() == 90'000u);
+}
+
+BOOST_AUTO_TEST_CASE(silence_and_crowds_are_turned_away) {
+  node_port_guard::options o;
+  o.handshake_timeout = 200ms;
+  o.max_connections_per_ip = 2;
+  guarded g(o);
+  auto quiet = g.connect();
+  BOOST_TEST(guarded::closed(quiet));  // no handshake in time
+  BOOST_TEST(g.eventually([&] { return g.guard->connections() == 0u; }));
+  node_port_guard::options many;
+  many.max_connections_per_ip = 2;
+  guarded h(many);
+  auto one = h.connect();
+  auto two = h.connect();
+  BOOST_TEST(h.eventually([&] { return h.guard->connections() == 2u; }));
+  auto three = h.connect();
+  BOOST_TEST(guarded::closed(three));
+  auto elsewhere = h.connect("127.0.0.2");
+  BOOST_TEST(h.eventually([&] { return h.guard->connections() == 3u; }));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
