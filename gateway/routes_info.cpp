@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "common/clock.hpp"
+#include "common/log.hpp"
 #include "gateway/actor_bridge.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/swagger.hpp"
@@ -28,13 +29,16 @@ struct worker_totals {
 // Every owner's worker totals, from one scan of the workers table.
 std::map<uint64_t, worker_totals> totals_by_owner(persistence::read_txn& txn) {
   std::map<uint64_t, worker_totals> out;
-  (void)persistence::worker_table::scan(txn, [&](v1::WorkerRecord& w) {
-    auto& t = out[w.registration().owner_user_id()];
-    t.ids.push_back(std::to_string(w.id()));
-    t.megapixel_steps += w.megapixel_steps_done();
-    t.images += w.images_done();
-    return true;
-  });
+  (void)persistence::worker_table::scan(
+      txn,
+      [&](v1::WorkerRecord& w) {
+        auto& t = out[w.registration().owner_user_id()];
+        t.ids.push_back(std::to_string(w.id()));
+        t.megapixel_steps += w.megapixel_steps_done();
+        t.images += w.images_done();
+        return true;
+      },
+      persistence::log_and_skip("worker_totals"));
   return out;
 }
 
@@ -118,19 +122,31 @@ void list_users(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   };
   std::vector<entry> all;
   status failed;
-  auto scanned = persistence::user_table::scan(**txn, [&](v1::UserRecord& u) {
-    int64_t balance = 0;
-    if (sort == "kudos") {
-      auto b = persistence::ledger_book::balance(**txn, u.id());
-      if (!b) {
-        failed = b.error();
-        return false;
-      }
-      balance = b->balance_mk();
-    }
-    all.push_back({balance, u.id()});
-    return true;
-  });
+  // An unreadable user or balance is logged and left off the list rather than failing the whole page.
+  auto scanned = persistence::user_table::scan(
+      **txn,
+      [&](v1::UserRecord& u) {
+        int64_t balance = 0;
+        if (sort == "kudos") {
+          auto b = persistence::ledger_book::balance(**txn, u.id());
+          if (!b && b.error().code() == errc::corruption) {
+            log::error("record_skipped")
+                .kv("scan", "users_list")
+                .kv("table", "balances")
+                .kv("account", u.id())
+                .kv("error", b.error().to_string());
+            return true;
+          }
+          if (!b) {
+            failed = b.error();
+            return false;
+          }
+          balance = b->balance_mk();
+        }
+        all.push_back({balance, u.id()});
+        return true;
+      },
+      persistence::log_and_skip("users_list"));
   if (!scanned || !failed) {
     reply_status_error(r, !scanned ? scanned : failed);
     return;

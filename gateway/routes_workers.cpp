@@ -493,11 +493,14 @@ bool route_workers(gateway_context& ctx, http_request& req, const reply_ptr& r) 
     // Names are unique per owner; when several owners use one, an online worker is shown first.
     std::optional<uint64_t> found;
     if (auto txn = ctx.store->read(); txn)
-      (void)persistence::worker_table::scan(**txn, [&](v1::WorkerRecord& w) {
-        if (w.registration().name() == seg[4] && (!found || w.online()))
-          found = w.id();
-        return true;
-      });
+      (void)persistence::worker_table::scan(
+          **txn,
+          [&](v1::WorkerRecord& w) {
+            if (w.registration().name() == seg[4] && (!found || w.online()))
+              found = w.id();
+            return true;
+          },
+          persistence::log_and_skip("worker_by_name"));
     if (!found)
       reply_error(r, 404, "no worker is called '" + seg[4] + "'", "WorkerNotFound");
     else

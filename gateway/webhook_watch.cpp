@@ -171,25 +171,38 @@ result<size_t> webhook_watchers::rearm(bool allow_http) {
     auto txn = store_->read();
     if (!txn)
       return txn.error();
+    auto skip = persistence::log_and_skip("webhook_rearm");
     for (auto state : {v1::QUEUED, v1::RUNNING}) {
-      auto s = persistence::job_table::scan_state(**txn, state, [&](v1::JobRecord& r) {
-        auto id = uuid::from_bytes(r.id());
-        if (id && !r.request().webhook().empty())
-          found.emplace(*id, r.request().webhook());
-        return true;
-      });
+      // A job that cannot be decoded is skipped (the Broker's recovery moves it aside); the rest are rearmed.
+      auto s = persistence::job_table::scan_state(
+          **txn, state,
+          [&](v1::JobRecord& r) {
+            auto id = uuid::from_bytes(r.id());
+            if (id && !r.request().webhook().empty())
+              found.emplace(*id, r.request().webhook());
+            return true;
+          },
+          skip);
       if (!s)
         return s;
     }
     std::vector<uuid> owed;
-    auto s = persistence::webhook_table::scan(**txn, [&](const uuid& id) {
-      owed.push_back(id);
-      return true;
-    });
+    auto s = persistence::webhook_table::scan(
+        **txn,
+        [&](const uuid& id) {
+          owed.push_back(id);
+          return true;
+        },
+        skip);
     if (!s)
       return s;
     for (const auto& id : owed) {
       auto job = persistence::job_table::get(**txn, id);
+      if (!job && job.error().code() == errc::corruption) {
+        skip(persistence::bad_record{
+            persistence::table::jobs, id.to_bytes(), {}, job.error().to_string(), {}});
+        continue;
+      }
       if (!job)
         return job.error();
       if (*job && !(*job)->request().webhook().empty())

@@ -30,24 +30,42 @@ status check_id(std::string_view id) {
   return status::ok();
 }
 
+constexpr size_t index_key_size = 33;
+
 status visit_index(read_txn& txn, std::string_view from, std::string_view prefix,
                    const std::function<bool(std::string_view key)>& stop_before,
-                   const std::function<bool(v1::JobRecord&)>& fn) {
+                   const std::function<bool(v1::JobRecord&)>& fn, const bad_record_fn& on_bad) {
   status inner;
-  auto s = txn.scan(table::jobs_by_state, from, [&](std::string_view key, std::string_view) {
-    if (key.substr(0, prefix.size()) != prefix || key.size() != 33)
+  v1::JobRecord job;
+  auto s = txn.scan(table::jobs_by_state, from, [&](std::string_view key, std::string_view entry) {
+    if (key.substr(0, prefix.size()) != prefix)
       return false;
+    if (key.size() != index_key_size) {
+      inner =
+          skip_or_fail(on_bad, bad_record{table::jobs_by_state, std::string(key), std::string(entry), {}, {}},
+                       status{errc::corruption, "malformed jobs_by_state key"});
+      return inner.is_ok();
+    }
     if (stop_before && stop_before(key))
       return false;
-    v1::JobRecord job;
-    auto found = read_record(txn, table::jobs, key.substr(17), job);
-    if (!found) {
-      inner = found.error();
+    auto id = key.substr(17);
+    auto value = txn.get(table::jobs, id);
+    if (!value) {
+      inner = value.error();
       return false;
     }
-    if (!*found) {
-      inner = status{errc::corruption, "jobs_by_state points at a missing job"};
-      return false;
+    if (!value->has_value()) {
+      inner =
+          skip_or_fail(on_bad, bad_record{table::jobs_by_state, std::string(key), std::string(entry), {}, {}},
+                       status{errc::corruption, "jobs_by_state points at a missing job"});
+      return inner.is_ok();
+    }
+    if (auto decoded = decode_record(**value, job, table::jobs); !decoded) {
+      // The index entry goes with the job: left behind, it would point at nothing.
+      bad_record bad{table::jobs, std::string(id), std::string(**value), {}, {}};
+      bad.index_entries.emplace_back(table::jobs_by_state, std::string(key));
+      inner = skip_or_fail(on_bad, std::move(bad), decoded);
+      return inner.is_ok();
     }
     return fn(job);
   });
@@ -120,14 +138,15 @@ status job_table::erase(write_txn& txn, const uuid& id) {
   return txn.erase(table::jobs, id.to_bytes());
 }
 
-status job_table::scan_state(read_txn& txn, v1::JobState state,
-                             const std::function<bool(v1::JobRecord&)>& fn) {
+status job_table::scan_state(read_txn& txn, v1::JobState state, const std::function<bool(v1::JobRecord&)>& fn,
+                             const bad_record_fn& on_bad) {
   std::string prefix(1, static_cast<char>(state));
-  return visit_index(txn, prefix, prefix, nullptr, fn);
+  return visit_index(txn, prefix, prefix, nullptr, fn, on_bad);
 }
 
 status job_table::scan_finished_before(read_txn& txn, int64_t before_ms,
-                                       const std::function<bool(v1::JobRecord&)>& fn) {
+                                       const std::function<bool(v1::JobRecord&)>& fn,
+                                       const bad_record_fn& on_bad) {
   for (auto state : {v1::DONE, v1::FAILED, v1::CANCELLED}) {
     std::string prefix(1, static_cast<char>(state));
     bool stopped = false;
@@ -140,7 +159,8 @@ status job_table::scan_finished_before(read_txn& txn, int64_t before_ms,
             return false;
           }
           return true;
-        });
+        },
+        on_bad);
     if (!s)
       return s;
     if (stopped)

@@ -6,6 +6,7 @@
 #include "common/status.hpp"
 #include "common/uuid.hpp"
 #include "crowdiff/v1/job.pb.h"
+#include "persistence/bad_record.hpp"
 #include "persistence/kv_store.hpp"
 
 namespace crowdiff::persistence {
@@ -30,12 +31,17 @@ class job_table {
   /// Remembers that `user`'s submission with `key` is job `id`.
   static status put_client_key(write_txn& txn, uint64_t user, std::string_view key, const uuid& id);
 
-  /// Visits the jobs in `state` in index order until `fn` returns false.
-  static status scan_state(read_txn& txn, v1::JobState state, const std::function<bool(v1::JobRecord&)>& fn);
+  /// Visits the jobs in `state` in index order until `fn` returns false. A job that does not decode (reported
+  /// with its `jobs_by_state` entry) or an index entry with no job behind it goes to `on_bad` (see
+  /// bad_record_fn).
+  static status scan_state(read_txn& txn, v1::JobState state, const std::function<bool(v1::JobRecord&)>& fn,
+                           const bad_record_fn& on_bad = {});
 
-  /// Visits finished jobs (DONE, FAILED, CANCELLED) that finished before `before_ms`.
+  /// Visits finished jobs (DONE, FAILED, CANCELLED) that finished before `before_ms`; bad entries as
+  /// scan_state.
   static status scan_finished_before(read_txn& txn, int64_t before_ms,
-                                     const std::function<bool(v1::JobRecord&)>& fn);
+                                     const std::function<bool(v1::JobRecord&)>& fn,
+                                     const bad_record_fn& on_bad = {});
 };
 
 }  // namespace crowdiff::persistence

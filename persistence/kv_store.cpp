@@ -34,6 +34,8 @@ std::string_view table_name(table t) {
       return "jobs_by_client_key";
     case table::webhooks_owed:
       return "webhooks_owed";
+    case table::quarantine:
+      return "quarantine";
   }
   return "unknown";
 }

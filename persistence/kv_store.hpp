@@ -28,11 +28,13 @@ enum class table : uint8_t {
   balances = 12,
   jobs_by_client_key = 13,
   webhooks_owed = 14,
+  quarantine = 15,
 };
 
-inline constexpr size_t table_count = 15;
+/// One more than the last table's number; new tables are appended.
+inline constexpr size_t table_count = 16;
 
-/// The on-disk name of a table.
+/// The on-disk name of a table; "unknown" for a number that names none.
 std::string_view table_name(table t);
 
 /// Visitor for scans: return false to stop.

@@ -173,12 +173,8 @@ result<settlement> ledger_book::settle_image(write_txn& txn, uint64_t requester,
 
 result<v1::LedgerAudit> ledger_book::audit(read_txn& txn) {
   v1::LedgerAudit audit;
-  status inner;
-  auto s = txn.scan(table::balances, {}, [&](std::string_view, std::string_view value) {
-    v1::Balance b;
-    inner = decode_record(value, b, table::balances);
-    if (!inner)
-      return false;
+  v1::Balance b;
+  auto add = [&](std::string_view) {
     if (b.account() == mint_account)
       audit.set_minted_mk(-b.balance_mk());
     else if (b.account() == burn_account)
@@ -186,11 +182,11 @@ result<v1::LedgerAudit> ledger_book::audit(read_txn& txn) {
     else
       audit.set_sum_of_balances_mk(audit.sum_of_balances_mk() + b.balance_mk());
     return true;
-  });
+  };
+  // Strict (no on_bad): a sum that leaves a balance out would be wrong.
+  auto s = scan_records(txn, table::balances, {}, b, add, {});
   if (!s)
     return s;
-  if (!inner)
-    return inner;
   auto entries = read_counter(txn, meta_keys::next_ledger_sequence);
   if (!entries)
     return entries.error();
@@ -199,18 +195,11 @@ result<v1::LedgerAudit> ledger_book::audit(read_txn& txn) {
 }
 
 status ledger_book::scan_journal(read_txn& txn, uint64_t from,
-                                 const std::function<bool(v1::LedgerEntry&)>& fn) {
-  status inner;
-  auto s = txn.scan(table::journal, detail::u64_key(from), [&](std::string_view, std::string_view value) {
-    v1::LedgerEntry e;
-    inner = decode_record(value, e, table::journal);
-    if (!inner)
-      return false;
-    return fn(e);
-  });
-  if (!s)
-    return s;
-  return inner;
+                                 const std::function<bool(v1::LedgerEntry&)>& fn,
+                                 const bad_record_fn& on_bad) {
+  v1::LedgerEntry e;
+  return scan_records(
+      txn, table::journal, detail::u64_key(from), e, [&](std::string_view) { return fn(e); }, on_bad);
 }
 
 }  // namespace crowdiff::persistence

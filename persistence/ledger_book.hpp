@@ -9,6 +9,7 @@
 
 #include "common/status.hpp"
 #include "crowdiff/v1/ledger.pb.h"
+#include "persistence/bad_record.hpp"
 #include "persistence/kv_store.hpp"
 
 namespace crowdiff::persistence {
@@ -68,11 +69,14 @@ class ledger_book {
                                          int64_t floor_mk, uint64_t owner, int64_t value_mk,
                                          std::string_view cause, int64_t now_ms);
 
-  /// Sums the books: minted, burned, the users' balances and the number of entries.
+  /// Sums the books: minted, burned, the users' balances and the number of entries. Strict: a balance that
+  /// does not decode is an error (corruption), never skipped, since a sum without it would be wrong.
   static result<v1::LedgerAudit> audit(read_txn& txn);
 
-  /// Visits journal entries from sequence `from` upwards until `fn` returns false.
-  static status scan_journal(read_txn& txn, uint64_t from, const std::function<bool(v1::LedgerEntry&)>& fn);
+  /// Visits journal entries from sequence `from` upwards until `fn` returns false; undecodable entries go to
+  /// `on_bad`.
+  static status scan_journal(read_txn& txn, uint64_t from, const std::function<bool(v1::LedgerEntry&)>& fn,
+                             const bad_record_fn& on_bad = {});
 };
 
 }  // namespace crowdiff::persistence

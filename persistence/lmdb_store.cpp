@@ -84,6 +84,7 @@ class lmdb_kv final : public kv_store {
     MDB_txn* txn = nullptr;
     if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc != 0)
       return lmdb_error(rc, "opening tables");
+    // Every table, with MDB_CREATE: a store written before a table existed (say `quarantine`) gains it here.
     for (size_t i = 0; i < table_count; ++i) {
       std::string name{table_name(static_cast<table>(i))};
       if (int rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbis_[i]); rc != 0) {

@@ -15,6 +15,7 @@ inline constexpr std::string_view next_user_id = "next.user_id";
 inline constexpr std::string_view next_worker_id = "next.worker_id";
 inline constexpr std::string_view next_job_sequence = "next.job_sequence";
 inline constexpr std::string_view next_ledger_sequence = "next.ledger_sequence";
+inline constexpr std::string_view next_quarantine_id = "next.quarantine_id";
 }  // namespace meta_keys
 
 /// The schema this crowdiff writes. A store with a higher number is refused; lower ones are migrated.

@@ -37,4 +37,27 @@ status write_record(write_txn& txn, table t, std::string_view key, const google:
   return txn.put(t, key, encode_record(msg));
 }
 
+status skip_or_fail(const bad_record_fn& on_bad, bad_record bad, const status& why) {
+  if (!on_bad)
+    return why;
+  bad.error = why.to_string();
+  on_bad(std::move(bad));
+  return status::ok();
+}
+
+status scan_records(read_txn& txn, table t, std::string_view from, google::protobuf::MessageLite& scratch,
+                    const std::function<bool(std::string_view key)>& fn, const bad_record_fn& on_bad) {
+  status inner;
+  auto s = txn.scan(t, from, [&](std::string_view key, std::string_view value) {
+    if (auto decoded = decode_record(value, scratch, t); !decoded) {
+      inner = skip_or_fail(on_bad, bad_record{t, std::string(key), std::string(value), {}, {}}, decoded);
+      return inner.is_ok();
+    }
+    return fn(key);
+  });
+  if (!s)
+    return s;
+  return inner;
+}
+
 }  // namespace crowdiff::persistence

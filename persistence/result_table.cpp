@@ -66,8 +66,10 @@ status result_table::erase(write_txn& txn, const uuid& job, uint32_t index) {
 result<uint32_t> result_table::erase_expired(write_txn& txn, int64_t now_ms, uint32_t limit) {
   std::vector<std::string> expired;
   auto s = txn.scan(table::results_by_expiry, {}, [&](std::string_view key, std::string_view) {
-    if (key.size() != 28 || expired.size() >= limit)
+    if (expired.size() >= limit)
       return false;
+    if (key.size() != 28)
+      return true;  // not an entry this code wrote: skipped, so that it cannot stop expiry for good
     if (detail::read_u64(key) > static_cast<uint64_t>(now_ms))
       return false;
     expired.emplace_back(key);

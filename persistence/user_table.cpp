@@ -93,18 +93,11 @@ result<std::optional<v1::UserRecord>> user_table::find_by_name(read_txn& txn, st
   return get_via_index(txn, table::users_by_name, name_key(name));
 }
 
-status user_table::scan(read_txn& txn, const std::function<bool(v1::UserRecord&)>& fn) {
-  status inner;
-  auto s = txn.scan(table::users, {}, [&](std::string_view, std::string_view value) {
-    v1::UserRecord user;
-    inner = decode_record(value, user, table::users);
-    if (!inner)
-      return false;
-    return fn(user);
-  });
-  if (!s)
-    return s;
-  return inner;
+status user_table::scan(read_txn& txn, const std::function<bool(v1::UserRecord&)>& fn,
+                        const bad_record_fn& on_bad) {
+  v1::UserRecord user;
+  return scan_records(
+      txn, table::users, {}, user, [&](std::string_view) { return fn(user); }, on_bad);
 }
 
 }  // namespace crowdiff::persistence

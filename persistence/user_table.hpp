@@ -7,6 +7,7 @@
 
 #include "common/status.hpp"
 #include "crowdiff/v1/user.pb.h"
+#include "persistence/bad_record.hpp"
 #include "persistence/kv_store.hpp"
 
 namespace crowdiff::persistence {
@@ -29,8 +30,9 @@ class user_table {
   static result<std::optional<v1::UserRecord>> find_by_key_hash(read_txn& txn, std::string_view key_hash);
   static result<std::optional<v1::UserRecord>> find_by_name(read_txn& txn, std::string_view name);
 
-  /// Visits every user in id order until `fn` returns false.
-  static status scan(read_txn& txn, const std::function<bool(v1::UserRecord&)>& fn);
+  /// Visits every user in id order until `fn` returns false; undecodable records go to `on_bad`.
+  static status scan(read_txn& txn, const std::function<bool(v1::UserRecord&)>& fn,
+                     const bad_record_fn& on_bad = {});
 };
 
 }  // namespace crowdiff::persistence

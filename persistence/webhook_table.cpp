@@ -1,5 +1,7 @@
 #include "persistence/webhook_table.hpp"
 
+#include "persistence/record_codec.hpp"
+
 namespace crowdiff::persistence {
 
 status webhook_table::owe(write_txn& txn, const uuid& job) {
@@ -17,19 +19,22 @@ result<bool> webhook_table::owed(read_txn& txn, const uuid& job) {
   return v->has_value();
 }
 
-status webhook_table::scan(read_txn& txn, const std::function<bool(const uuid&)>& fn) {
-  status bad = status::ok();
-  auto s = txn.scan(table::webhooks_owed, {}, [&](std::string_view key, std::string_view) {
+status webhook_table::scan(read_txn& txn, const std::function<bool(const uuid&)>& fn,
+                           const bad_record_fn& on_bad) {
+  status inner;
+  auto s = txn.scan(table::webhooks_owed, {}, [&](std::string_view key, std::string_view value) {
     auto id = uuid::from_bytes(key);
     if (!id) {
-      bad = status{errc::corruption, "webhooks_owed holds a key that is not a job id"};
-      return false;
+      inner =
+          skip_or_fail(on_bad, bad_record{table::webhooks_owed, std::string(key), std::string(value), {}, {}},
+                       status{errc::corruption, "webhooks_owed holds a key that is not a job id"});
+      return inner.is_ok();
     }
     return fn(*id);
   });
   if (!s)
     return s;
-  return bad;
+  return inner;
 }
 
 }  // namespace crowdiff::persistence

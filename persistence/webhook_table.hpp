@@ -4,6 +4,7 @@
 
 #include "common/status.hpp"
 #include "common/uuid.hpp"
+#include "persistence/bad_record.hpp"
 #include "persistence/kv_store.hpp"
 
 namespace crowdiff::persistence {
@@ -22,8 +23,10 @@ class webhook_table {
   /// Whether `job` is owed its `done`.
   static result<bool> owed(read_txn& txn, const uuid& job);
 
-  /// Visits the jobs owed a `done`, in id order, until `fn` returns false.
-  static status scan(read_txn& txn, const std::function<bool(const uuid&)>& fn);
+  /// Visits the jobs owed a `done`, in id order, until `fn` returns false. A key that is not a job id goes to
+  /// `on_bad`.
+  static status scan(read_txn& txn, const std::function<bool(const uuid&)>& fn,
+                     const bad_record_fn& on_bad = {});
 };
 
 }  // namespace crowdiff::persistence

@@ -70,18 +70,11 @@ status worker_table::put(write_txn& txn, const v1::WorkerRecord& record) {
   return write_record(txn, table::workers, detail::u64_key(record.id()), record);
 }
 
-status worker_table::scan(read_txn& txn, const std::function<bool(v1::WorkerRecord&)>& fn) {
-  status inner;
-  auto s = txn.scan(table::workers, {}, [&](std::string_view, std::string_view value) {
-    v1::WorkerRecord record;
-    inner = decode_record(value, record, table::workers);
-    if (!inner)
-      return false;
-    return fn(record);
-  });
-  if (!s)
-    return s;
-  return inner;
+status worker_table::scan(read_txn& txn, const std::function<bool(v1::WorkerRecord&)>& fn,
+                          const bad_record_fn& on_bad) {
+  v1::WorkerRecord record;
+  return scan_records(
+      txn, table::workers, {}, record, [&](std::string_view) { return fn(record); }, on_bad);
 }
 
 }  // namespace crowdiff::persistence

@@ -7,6 +7,7 @@
 
 #include "common/status.hpp"
 #include "crowdiff/v1/worker.pb.h"
+#include "persistence/bad_record.hpp"
 #include "persistence/kv_store.hpp"
 
 namespace crowdiff::persistence {
@@ -25,7 +26,9 @@ class worker_table {
   /// Overwrites the record with id `record.id()`.
   static status put(write_txn& txn, const v1::WorkerRecord& record);
 
-  static status scan(read_txn& txn, const std::function<bool(v1::WorkerRecord&)>& fn);
+  /// Visits every worker in id order until `fn` returns false; undecodable records go to `on_bad`.
+  static status scan(read_txn& txn, const std::function<bool(v1::WorkerRecord&)>& fn,
+                     const bad_record_fn& on_bad = {});
 };
 
 }  // namespace crowdiff::persistence

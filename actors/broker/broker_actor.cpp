@@ -19,6 +19,7 @@
 #include "persistence/job_table.hpp"
 #include "persistence/ledger_book.hpp"
 #include "persistence/meta_table.hpp"
+#include "persistence/quarantine_table.hpp"
 #include "persistence/result_table.hpp"
 #include "persistence/webhook_table.hpp"
 #include "persistence/worker_table.hpp"
@@ -471,18 +472,30 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         auto& st = self->state;
         int64_t now = st.options.now();
         int64_t retention_ms = static_cast<int64_t>(st.options.config.store().result_retention_s()) * 1000;
+        // A finished job that cannot be decoded is moved aside in the sweep's transaction, so it neither
+        // fails every sweep nor outlives retention.
+        auto bad = std::make_shared<std::vector<persistence::bad_record>>();
+        auto bad_ids = std::make_shared<std::vector<std::optional<uint64_t>>>();
         st.writes.submit(
             *st.options.store, caf::actor_cast<broker_actor>(self),
-            [now, retention_ms](persistence::write_txn& txn) -> status {
+            [now, retention_ms, bad, bad_ids](persistence::write_txn& txn) -> status {
+              bad->clear();  // an operation may run more than once
+              bad_ids->clear();
               auto dropped = persistence::result_table::erase_expired(txn, now, 1000);
               if (!dropped)
                 return dropped.error();
               std::vector<v1::JobRecord> old;
-              CROWDIFF_RETURN_IF_ERROR(
-                  job_table::scan_finished_before(txn, now - retention_ms, [&](v1::JobRecord& r) {
+              CROWDIFF_RETURN_IF_ERROR(job_table::scan_finished_before(
+                  txn, now - retention_ms,
+                  [&](v1::JobRecord& r) {
                     old.push_back(r);
                     return old.size() < 1000;
-                  }));
+                  },
+                  persistence::collect_into(*bad)));
+              auto moved = persistence::quarantine_table::move_aside(txn, *bad, now);
+              if (!moved)
+                return moved.error();
+              *bad_ids = std::move(*moved);
               for (const auto& r : old) {
                 auto id = uuid::from_bytes(r.id());
                 for (int i = 0; i < r.images_size(); ++i)
@@ -492,9 +505,10 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
               }
               return status::ok();
             },
-            [](const status& s) {
+            [bad, bad_ids](const status& s) {
               if (!s)
                 log::error("retention_sweep_failed").kv("error", s.to_string());
+              persistence::log_moved_aside("retention", *bad, *bad_ids, s);
             });
         self->delayed_send(self, st.options.sweep_interval, tick_atom::value);
       },

@@ -9,6 +9,7 @@
 #include "persistence/job_table.hpp"
 #include "persistence/ledger_book.hpp"
 #include "persistence/meta_table.hpp"
+#include "persistence/quarantine_table.hpp"
 #include "persistence/result_table.hpp"
 #include "persistence/worker_table.hpp"
 
@@ -186,6 +187,27 @@ uint64_t random_seed() {
   return s;
 }
 
+void quarantine(self_ptr self, std::string_view scan, std::vector<persistence::bad_record> bad) {
+  if (bad.empty())
+    return;
+  auto& st = self->state;
+  auto records = std::make_shared<std::vector<persistence::bad_record>>(std::move(bad));
+  auto ids = std::make_shared<std::vector<std::optional<uint64_t>>>();
+  int64_t now = st.options.now();
+  st.writes.submit(
+      *st.options.store, caf::actor_cast<broker_actor>(self),
+      [records, ids, now](persistence::write_txn& txn) -> status {
+        auto moved = persistence::quarantine_table::move_aside(txn, *records, now);
+        if (!moved)
+          return moved.error();
+        *ids = std::move(*moved);
+        return status::ok();
+      },
+      [scan = std::string(scan), records, ids](const status& s) {
+        persistence::log_moved_aside(scan, *records, *ids, s);
+      });
+}
+
 void recover(self_ptr self) {
   auto& st = self->state;
   auto txn = st.options.store->read();
@@ -197,31 +219,39 @@ void recover(self_ptr self) {
   st.next_sequence = seq ? *seq : 0;
   for (const auto& m : st.options.config.models())
     st.catalog.insert(m);
+  // What cannot be decoded is skipped here and moved aside below, so one bad record never costs the others.
   // Stored workers count in the totals; their models join the catalog only when they are back online.
-  auto ws = persistence::worker_table::scan(**txn, [&](v1::WorkerRecord& w) {
-    st.total_images += w.images_done();
-    st.total_pixel_steps += w.megapixel_steps_done() * 1e6;
-    return true;
-  });
+  std::vector<persistence::bad_record> bad;
+  auto ws = persistence::worker_table::scan(
+      **txn,
+      [&](v1::WorkerRecord& w) {
+        st.total_images += w.images_done();
+        st.total_pixel_steps += w.megapixel_steps_done() * 1e6;
+        return true;
+      },
+      persistence::collect_into(bad));
   if (!ws)
     log::error("recovery_failed").kv("error", ws.to_string());
   size_t recovered = 0;
   for (auto state : {v1::QUEUED, v1::RUNNING}) {
-    auto s = job_table::scan_state(**txn, state, [&](v1::JobRecord& r) {
-      auto id = uuid::from_bytes(r.id());
-      if (!id)
-        return true;
-      job_entry e;
-      e.record = r;
-      e.live.resize(static_cast<size_t>(r.images_size()));
-      e.started = r.state() == v1::RUNNING;
-      for (const auto& slot : r.images())
-        e.started |= slot.state() == v1::IMAGE_DONE || slot.state() == v1::IMAGE_FAILED;
-      st.active_per_user[r.owner_user_id()]++;
-      st.jobs.emplace(*id, std::move(e));
-      ++recovered;
-      return true;
-    });
+    auto s = job_table::scan_state(
+        **txn, state,
+        [&](v1::JobRecord& r) {
+          auto id = uuid::from_bytes(r.id());
+          if (!id)
+            return true;
+          job_entry e;
+          e.record = r;
+          e.live.resize(static_cast<size_t>(r.images_size()));
+          e.started = r.state() == v1::RUNNING;
+          for (const auto& slot : r.images())
+            e.started |= slot.state() == v1::IMAGE_DONE || slot.state() == v1::IMAGE_FAILED;
+          st.active_per_user[r.owner_user_id()]++;
+          st.jobs.emplace(*id, std::move(e));
+          ++recovered;
+          return true;
+        },
+        persistence::collect_into(bad));
     if (!s)
       log::error("recovery_failed").kv("error", s.to_string());
   }
@@ -229,7 +259,11 @@ void recover(self_ptr self) {
   // Everything acknowledged before a crash waits again, in its original order and priority.
   for (const auto& [id, e] : st.jobs)
     enqueue(self, e.record);
-  log::info("broker_recovered").kv("jobs", recovered).kv("models", st.catalog.size());
+  log::info("broker_recovered")
+      .kv("jobs", recovered)
+      .kv("models", st.catalog.size())
+      .kv("quarantined", bad.size());
+  quarantine(self, "recovery", std::move(bad));
 }
 
 // Counts a delivered image in the per-minute statistics.

@@ -19,6 +19,7 @@ int cmd_users(const command_line& cli);     ///< `users add NAME` (admin)
 int cmd_kudos(const command_line& cli);     ///< `kudos balance`, `kudos transfer USER AMOUNT`
 int cmd_workers(const command_line& cli);   ///< the live workers as a table
 int cmd_generate(const command_line& cli);  ///< images from a prompt on this machine, no core needed
+int cmd_store(const command_line& cli);     ///< `store quarantine list|drop` on a store no core holds
 
 /// Runs a worker node until its workers stop (a signal drains them); the process's exit code.
 int run_worker_node(const v1::NodeConfig& config, const std::string& api_key,

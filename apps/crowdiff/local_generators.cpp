@@ -147,11 +147,14 @@ uint64_t local_owner(persistence::store& store) {
   auto txn = store.read();
   if (!txn)
     return 0;
-  auto s = persistence::user_table::scan(**txn, [&](v1::UserRecord& u) {
-    if (u.admin())
-      owner = u.id();
-    return owner == 0;
-  });
+  auto s = persistence::user_table::scan(
+      **txn,
+      [&](v1::UserRecord& u) {
+        if (u.admin())
+          owner = u.id();
+        return owner == 0;
+      },
+      persistence::log_and_skip("local_owner"));
   (void)s;
   return owner;
 }

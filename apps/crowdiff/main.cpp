@@ -20,6 +20,8 @@ nodes:
   generate  "PROMPT" --model PATH [-o OUT.webp --steps --sampler --seed --cfg -W -H --n --negative --karras
             --clip-skip N --source IMG --denoise X --threads N --cpu]: images on this machine (its first
             GPU, else the CPU), no core
+  store     quarantine list | quarantine drop KEY... | quarantine drop --all: the records the store could
+            not read and moved aside (--store DIR; the core must be stopped)
 
 clients (--core HOST:PORT, default 127.0.0.1:7841; --key KEY or $CROWDIFF_API_KEY;
          --tls --ca-file CA.pem --cert CERT.pem --cert-key KEY.pem for a core serving TLS):
@@ -68,7 +70,8 @@ int main(int argc, char** argv) {
                                                           {"users", crowdiff::app::cmd_users},
                                                           {"kudos", crowdiff::app::cmd_kudos},
                                                           {"workers", crowdiff::app::cmd_workers},
-                                                          {"generate", crowdiff::app::cmd_generate}};
+                                                          {"generate", crowdiff::app::cmd_generate},
+                                                          {"store", crowdiff::app::cmd_store}};
   if (cli->command.empty() || cli->command == "help" || cli->has("help")) {
     std::fputs(usage, stdout);
     return cli->command.empty() ? 2 : 0;

@@ -16,6 +16,7 @@
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "config/node_config.hpp"
+#include "persistence/quarantine_table.hpp"
 #include "persistence/user_table.hpp"
 
 namespace crowdiff::app {
@@ -24,16 +25,34 @@ namespace {
 // The first start of a core creates an admin (who may create users) and leaves its key next to the store.
 status bootstrap_admin(persistence::store& store, const std::filesystem::path& dir) {
   bool has_admin = false;
+  std::vector<persistence::bad_record> bad;
   {
     auto txn = store.read();
     if (!txn)
       return txn.error();
-    auto s = persistence::user_table::scan(**txn, [&](v1::UserRecord& u) {
-      has_admin |= u.admin();
-      return !has_admin;
-    });
+    auto s = persistence::user_table::scan(
+        **txn,
+        [&](v1::UserRecord& u) {
+          has_admin |= u.admin();
+          return !has_admin;
+        },
+        persistence::collect_into(bad));
     if (!s)
       return s;
+  }
+  // Users that cannot be decoded are moved aside rather than stopping the start.
+  if (!bad.empty()) {
+    std::vector<std::optional<uint64_t>> ids;
+    auto moved = store.write_sync([&](persistence::write_txn& txn) -> status {
+      auto m = persistence::quarantine_table::move_aside(txn, bad, wall_ms());
+      if (!m)
+        return m.error();
+      ids = std::move(*m);
+      return status::ok();
+    });
+    persistence::log_moved_aside("start", bad, ids, moved);
+    if (!moved)
+      return moved;
   }
   if (has_admin)
     return status::ok();

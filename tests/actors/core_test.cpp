@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "core_fixture.hpp"
 #include "persistence/job_table.hpp"
+#include "persistence/quarantine_table.hpp"
 #include "persistence/webhook_table.hpp"
 
 using namespace crowdiff;
@@ -274,6 +275,75 @@ BOOST_AUTO_TEST_CASE(acknowledged_jobs_survive_a_restart) {
   }
   auto books = audit();
   BOOST_TEST(books.sum_of_balances_mk() == books.minted_mk() - books.burned_mk());
+}
+
+BOOST_AUTO_TEST_CASE(recovery_quarantines_what_it_cannot_read_and_recovers_the_rest) {
+  auto alice = add_user("alice", 100);
+  std::vector<uuid> jobs;
+  for (int i = 0; i < 5; ++i)
+    jobs.push_back(submit_ok(alice.key, request(1)));
+  stop();
+  // While the core is down, the third job's prompt becomes invalid UTF-8 (a proto3 string that no longer
+  // parses) and a worker record becomes garbage.
+  std::string bad_job;
+  const std::string bad_worker_key("\0\0\0\0\0\0\0\x63", 8);
+  {
+    auto s = persistence::store::open(persistence::store_options{dir.path(), false, 8 << 20, 256});
+    BOOST_REQUIRE(s.has_value());
+    auto w = (*s)->kv().begin_write();
+    auto value = (*w)->get(persistence::table::jobs, jobs[2].to_bytes());
+    BOOST_REQUIRE(value.has_value() && value->has_value());
+    bad_job = std::string(**value);
+    auto at = bad_job.find("lighthouse");
+    BOOST_REQUIRE(at != std::string::npos);
+    bad_job[at] = static_cast<char>(0xff);
+    BOOST_REQUIRE((*w)->put(persistence::table::jobs, jobs[2].to_bytes(), bad_job).is_ok());
+    BOOST_REQUIRE((*w)->put(persistence::table::workers, bad_worker_key, "\x01\xff\xff").is_ok());
+    BOOST_REQUIRE((*w)->commit().is_ok());
+  }
+  std::vector<std::string> lines;
+  std::mutex m;
+  log::set_sink([&](log::level, const std::string& l) {
+    std::lock_guard lock{m};
+    lines.push_back(l);
+  });
+  start();
+  // The Broker recovered (it answers) and its quarantine write is queued before this no-op, so it is durable
+  // once the no-op is.
+  BOOST_TEST(status_of(jobs[0]).state() == v1::QUEUED);
+  BOOST_REQUIRE(store->write_sync([](persistence::write_txn&) { return status::ok(); }).is_ok());
+  log::reset_sink();
+
+  std::vector<v1::QuarantineRecord> quarantined;
+  {
+    auto txn = store->read();
+    BOOST_REQUIRE(persistence::quarantine_table::scan(**txn, [&](v1::QuarantineRecord& q) {
+                    quarantined.push_back(q);
+                    return true;
+                  }).is_ok());
+    BOOST_TEST(!(*(*txn)->get(persistence::table::jobs, jobs[2].to_bytes())).has_value());
+  }
+  BOOST_REQUIRE_EQUAL(quarantined.size(), 2u);
+  std::map<uint32_t, v1::QuarantineRecord> by_table;
+  for (const auto& q : quarantined)
+    by_table[q.source_table()] = q;
+  auto job_entry = by_table[static_cast<uint32_t>(persistence::table::jobs)];
+  BOOST_TEST(job_entry.key() == jobs[2].to_bytes());
+  BOOST_TEST(job_entry.value() == bad_job);
+  BOOST_TEST(by_table[static_cast<uint32_t>(persistence::table::workers)].key() == bad_worker_key);
+  int logged = 0;
+  for (const auto& l : lines)
+    if (l.find("event=record_quarantined") != std::string::npos &&
+        l.find("key=" + persistence::to_hex(jobs[2].to_bytes())) != std::string::npos)
+      ++logged;
+  BOOST_TEST(logged == 1);
+
+  // Every other acknowledged job was queued again and runs.
+  auto owner = add_user("owner");
+  add_worker("late", owner.id, std::make_shared<fake_generator>());
+  std::vector<uuid> good = {jobs[0], jobs[1], jobs[3], jobs[4]};
+  for (const auto& st : wait_all(good))
+    BOOST_TEST(st.state() == v1::DONE);
 }
 
 BOOST_AUTO_TEST_CASE(a_job_with_a_webhook_is_owed_its_done_from_its_acceptance) {

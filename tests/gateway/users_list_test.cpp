@@ -146,6 +146,30 @@ BOOST_AUTO_TEST_CASE(oldest_first_by_age) {
       (std::find(order.begin(), order.end(), "first") < std::find(order.begin(), order.end(), "second")));
 }
 
+BOOST_AUTO_TEST_CASE(an_unreadable_user_or_worker_is_left_out_not_an_error) {
+  add_user("kept", 2);
+  auto lost = add_user("lost", 1);
+  {
+    // A user record and a worker record that no longer decode.
+    std::string user_key(8, '\0');
+    user_key[7] = static_cast<char>(lost.id);
+    auto w = store->kv().begin_write();
+    BOOST_REQUIRE((*w)->put(crowdiff::persistence::table::users, user_key, "\x01\xff\xff").is_ok());
+    BOOST_REQUIRE(
+        (*w)->put(crowdiff::persistence::table::workers, std::string(7, '\0') + "\x09", "\x01\xff").is_ok());
+    BOOST_REQUIRE((*w)->commit().is_ok());
+  }
+  for (const char* sort : {"kudos", "age"}) {
+    auto res = get(std::string("/api/v2/users?sort=") + sort);
+    BOOST_TEST_CONTEXT("sort=" << sort) {
+      BOOST_TEST(res.status == 200u);
+      auto order = names(res.body);
+      BOOST_TEST((std::find(order.begin(), order.end(), "kept") != order.end()));
+      BOOST_TEST((std::find(order.begin(), order.end(), "lost") == order.end()));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(bad_sort_and_page_are_validation_errors) {
   auto sort = get("/api/v2/users?sort=name");
   BOOST_TEST(sort.status == 400u);

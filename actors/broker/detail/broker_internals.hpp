@@ -6,10 +6,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/broker/broker_state.hpp"
+#include "persistence/bad_record.hpp"
 #include "persistence/store.hpp"
 
 namespace crowdiff::broker_detail {
@@ -41,8 +44,11 @@ void adopt(self_ptr self, const uuid& id, v1::JobRecord& record);
 result<v1::JobStatus> stored_status(self_ptr self, const uuid& id);
 void enqueue(self_ptr self, const v1::JobRecord& record);
 uint64_t random_seed();
-/// Reads every unfinished job back from the store and enqueues it again.
+/// Reads every unfinished job back from the store and enqueues it again; records it cannot decode are
+/// quarantined, the rest recovered.
 void recover(self_ptr self);
+/// Moves `bad` aside (persistence/quarantine_table) through the group-commit queue and logs each record.
+void quarantine(self_ptr self, std::string_view scan, std::vector<persistence::bad_record> bad);
 /// Counts a delivered image in the per-minute statistics.
 void record_delivery(self_ptr self, double megapixel_steps);
 
