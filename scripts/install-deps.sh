@@ -3,6 +3,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config clang-format
+  clang libclang-rt-14-dev
   libcaf-dev libprotobuf-dev protobuf-compiler liblmdb-dev lmdb-utils libsodium-dev
   libboost-dev libboost-test-dev libboost-program-options-dev
   libssl-dev nlohmann-json3-dev

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds crowdiff and runs every test: the normal build, then the same tests under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Installs the Debian packages it needs first.
+# UndefinedBehaviorSanitizer, then the fuzz targets (clang). Installs the Debian packages it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -14,6 +14,10 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCROWDIFF_SANITIZE=O
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure --timeout 1200 -LE gpu
+
+# -- Fuzzing (tests/fuzz/README.md): the libFuzzer targets built with clang, every corpus replayed, then each
+# -- target fuzzed for a fixed time (CROWDIFF_FUZZ_SECONDS, 20 by default).
+./tests/fuzz/run.sh
 
 # -- The web page in headless Chromium against the normal build (tests/browser/README.md; screenshots and the
 # -- core's log in build/browser-test/). Installs chromium from Debian and Playwright from PyPI into a venv.

@@ -178,7 +178,11 @@ status safetensors_file::parse_header(const safetensors_limits& limits) {
   const uint64_t data_size = file_size - 8 - header_size;
   std::vector<entry> entries;
   entries.reserve(header.size());
-  for (const auto& [name, value] : header.items()) {
+  for (const auto& item : header.items()) {
+    // Named copies, not a structured binding: the lambda below captures the name (clang before 16 cannot
+    // capture a binding, and the fuzz build uses clang).
+    const std::string& name = item.key();
+    const auto& value = item.value();
     if (name == "__metadata__") {
       if (!value.is_object())
         return fail(errc::corruption, "__metadata__ is not an object");
