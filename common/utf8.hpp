@@ -5,6 +5,7 @@
 // only between characters.
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace crowdiff {
@@ -12,6 +13,10 @@ namespace crowdiff {
 /// True when `text` is well-formed UTF-8: no stray continuation bytes, no overlong forms, no surrogates,
 /// nothing past U+10FFFF.
 bool valid_utf8(std::string_view text);
+
+/// `text` with every byte that does not belong to a well-formed character replaced by U+FFFD: for text that
+/// must be kept even when it is not UTF-8 (a remote worker's error message, say).
+std::string to_valid_utf8(std::string_view text);
 
 /// The longest prefix of `text` of at most `max_bytes` bytes that does not end inside a character. `text`
 /// must be valid UTF-8 for the result to be.

@@ -89,7 +89,7 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
   if (net->connection_timeout_ms() == 0)
     net->set_connection_timeout_ms(5000);
   if (net->max_message_bytes() == 0)
-    net->set_max_message_bytes(48u << 20);
+    net->set_max_message_bytes(72u << 20);
   if (net->handshake_timeout_ms() == 0)
     net->set_handshake_timeout_ms(10'000);
   if (net->max_connections() == 0)
@@ -98,6 +98,10 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
     net->set_max_connections_per_ip(32);
   if (net->max_buffered_bytes() == 0)
     net->set_max_buffered_bytes(512u << 20);
+  if (net->max_buffered_bytes_per_ip() == 0)
+    net->set_max_buffered_bytes_per_ip(160u << 20);
+  if (net->frame_timeout_ms() == 0)
+    net->set_frame_timeout_ms(60'000);
   auto* wk = c.mutable_worker();
   if (wk->reconnect_max_ms() == 0)
     wk->set_reconnect_max_ms(10'000);
@@ -144,6 +148,8 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
     gw->set_max_stream_backlog_bytes(1u << 20);
   if (gw->max_upload_bytes() == 0)
     gw->set_max_upload_bytes(512u << 20);
+  if (gw->max_body_bytes_in_flight_per_ip() == 0)
+    gw->set_max_body_bytes_in_flight_per_ip(64u << 20);
   if (gw->upload_ttl_s() == 0)
     gw->set_upload_ttl_s(600);
   auto* lim = c.mutable_limits();
@@ -198,6 +204,11 @@ status validate(const v1::NodeConfig& c) {
   CROWDIFF_RETURN_IF_ERROR(range("network.max_buffered_bytes",
                                  static_cast<double>(c.network().max_buffered_bytes()),
                                  static_cast<double>(c.network().max_message_bytes()), 64.0 * (1u << 30)));
+  CROWDIFF_RETURN_IF_ERROR(range("network.max_buffered_bytes_per_ip",
+                                 static_cast<double>(c.network().max_buffered_bytes_per_ip()),
+                                 static_cast<double>(c.network().max_message_bytes()),
+                                 static_cast<double>(c.network().max_buffered_bytes())));
+  CROWDIFF_RETURN_IF_ERROR(range("network.frame_timeout_ms", c.network().frame_timeout_ms(), 100, 3'600'000));
   CROWDIFF_RETURN_IF_ERROR(range("gateway.webhook_attempts", c.gateway().webhook_attempts(), 1, 20));
   CROWDIFF_RETURN_IF_ERROR(range("gateway.webhook_backoff_ms", c.gateway().webhook_backoff_ms(), 1, 300'000));
   CROWDIFF_RETURN_IF_ERROR(
@@ -217,6 +228,9 @@ status validate(const v1::NodeConfig& c) {
   CROWDIFF_RETURN_IF_ERROR(range("gateway.max_body_bytes_in_flight",
                                  static_cast<double>(g.max_body_bytes_in_flight()),
                                  static_cast<double>(g.max_body_bytes()), 64.0 * (1u << 30)));
+  CROWDIFF_RETURN_IF_ERROR(range(
+      "gateway.max_body_bytes_in_flight_per_ip", static_cast<double>(g.max_body_bytes_in_flight_per_ip()),
+      static_cast<double>(g.max_body_bytes()), static_cast<double>(g.max_body_bytes_in_flight())));
   CROWDIFF_RETURN_IF_ERROR(
       range("gateway.max_stream_backlog_bytes", g.max_stream_backlog_bytes(), 4096, 1u << 30));
   CROWDIFF_RETURN_IF_ERROR(range("gateway.max_upload_bytes", static_cast<double>(g.max_upload_bytes()),

@@ -213,6 +213,7 @@ result<std::unique_ptr<http_gateway>> http_gateway::start(caf::actor_system& sys
   opts.max_connections = g.max_connections();
   opts.max_connections_per_ip = g.max_connections_per_ip();
   opts.max_body_bytes_in_flight = g.max_body_bytes_in_flight();
+  opts.max_body_bytes_in_flight_per_ip = g.max_body_bytes_in_flight_per_ip();
   opts.max_stream_backlog_bytes = g.max_stream_backlog_bytes();
   p->server = std::make_unique<http_server>(opts, [ctxp](http_request& req, std::shared_ptr<responder> r) {
     if (req.method != "GET" && req.method != "POST" && req.method != "PUT" && req.method != "DELETE") {

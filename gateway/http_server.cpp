@@ -14,6 +14,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/connection_limiter.hpp"
 #include "common/log.hpp"
 #include "common/utf8.hpp"
 
@@ -52,45 +53,8 @@ struct server_core {
   bool stopped = false;
   std::vector<std::weak_ptr<session>> sessions;  // to close at stop; expired ones pruned as they pile up
   size_t prune_at = 64;
-  // Open connections, in all and by client address, and the body bytes being read now (under `mutex`).
-  size_t connections = 0;
-  std::unordered_map<std::string, size_t> per_address;
-  size_t body_bytes = 0;
-
-  /// Counts a new connection from `address`; false (nothing counted) when a cap is reached.
-  bool admit(const std::string& address) {
-    std::lock_guard lock{mutex};
-    if (stopped || connections >= opts.max_connections)
-      return false;
-    auto& n = per_address[address];
-    if (n >= opts.max_connections_per_ip) {
-      if (n == 0)
-        per_address.erase(address);
-      return false;
-    }
-    ++n;
-    ++connections;
-    return true;
-  }
-  void release(const std::string& address) {
-    std::lock_guard lock{mutex};
-    --connections;
-    auto it = per_address.find(address);
-    if (it != per_address.end() && --it->second == 0)
-      per_address.erase(it);
-  }
-  /// Reserves `n` bytes for a body about to be read; false when the bodies being read would pass the cap.
-  bool reserve_body(size_t n) {
-    std::lock_guard lock{mutex};
-    if (body_bytes + n > opts.max_body_bytes_in_flight)
-      return false;
-    body_bytes += n;
-    return true;
-  }
-  void unreserve_body(size_t n) {
-    std::lock_guard lock{mutex};
-    body_bytes -= n;
-  }
+  // Open connections and the body bytes being read now, in all and by client address.
+  std::optional<connection_limiter> limits;
 
   /// Posts `f` unless the server has stopped (then it is dropped; the connection is closed anyway).
   template <class Executor, class F>
@@ -110,7 +74,7 @@ class session : public std::enable_shared_from_this<session> {
   ~session() {
     unreserve();
     if (!released_)
-      core_->release(address_);
+      core_->limits->release(address_);
   }
 
   void start() {
@@ -171,7 +135,7 @@ class session : public std::enable_shared_from_this<session> {
     stream_.socket().close(ec);
     unreserve();
     if (!released_.exchange(true))
-      core_->release(address_);
+      core_->limits->release(address_);
   }
 
  private:
@@ -202,7 +166,7 @@ class session : public std::enable_shared_from_this<session> {
     size_t bytes =
         announced ? static_cast<size_t>(*announced) : (parser_->chunked() ? core_->opts.max_body_bytes : 0);
     if (bytes > 0) {
-      if (!core_->reserve_body(bytes)) {
+      if (!core_->limits->take_bytes(address_, bytes)) {
         keep_alive_ = false;
         write_response(503, "application/json",
                        json_error("the server is reading too many request bodies; try again", "ServerBusy"),
@@ -219,7 +183,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void unreserve() {
     if (auto n = std::exchange(reserved_, 0); n > 0)
-      core_->unreserve_body(n);
+      core_->limits->give_back_bytes(address_, n);
   }
 
   void on_read(beast::error_code ec) {
@@ -367,7 +331,7 @@ class session : public std::enable_shared_from_this<session> {
   std::string address_;
   beast::flat_buffer buffer_{16 * 1024 + 4096};  // headers past the header limit never fit
   std::optional<http::request_parser<http::string_body>> parser_;
-  size_t reserved_ = 0;  // body bytes counted in server_core::body_bytes for the request being read
+  size_t reserved_ = 0;  // body bytes counted in server_core::limits for the request being read
   size_t requests_ = 0;
   bool keep_alive_ = true;
   std::atomic<bool> closed_{false};
@@ -398,23 +362,14 @@ void turn_away(tcp::socket& socket) {
   socket.close(ec);
 }
 
-// The connections the descriptor limit leaves room for (raised to its hard limit first), keeping some for
-// the store, the node port, webhooks and the rest of the process.
+// The connections the descriptor limit leaves room for: half of what is left after 256 descriptors for the
+// store, webhooks and the rest of the process (the node port guard takes the other half, at three
+// descriptors a connection).
 size_t descriptor_room(size_t wanted) {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+  size_t limit = raise_descriptor_limit();
+  if (limit == SIZE_MAX)
     return wanted;
-  if (lim.rlim_cur < lim.rlim_max) {
-    rlimit raised = lim;
-    raised.rlim_cur = lim.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
-      lim = raised;
-  }
-  if (lim.rlim_cur == RLIM_INFINITY)
-    return wanted;
-  constexpr rlim_t reserve = 256;
-  size_t room = lim.rlim_cur > 2 * reserve ? static_cast<size_t>(lim.rlim_cur - reserve)
-                                           : static_cast<size_t>(lim.rlim_cur / 2);
+  size_t room = limit > 512 ? (limit - 256) / 2 : limit / 4;
   return std::min(wanted, std::max<size_t>(room, 1));
 }
 
@@ -451,7 +406,7 @@ struct http_server::impl {
   void serve(tcp::socket socket) {
     beast::error_code ec;
     auto address = socket.remote_endpoint(ec).address().to_string();
-    if (ec || !core->admit(address)) {
+    if (ec || !core->limits->admit(address)) {
       turn_away(socket);
       return;
     }
@@ -476,6 +431,9 @@ http_server::http_server(options opts, request_handler handler) : impl_(std::mak
   impl_->opts = std::move(opts);
   impl_->core->handler = std::move(handler);
   impl_->core->opts = impl_->opts;
+  impl_->core->limits.emplace(connection_limiter::limits{
+      impl_->opts.max_connections, impl_->opts.max_connections_per_ip, impl_->opts.max_body_bytes_in_flight,
+      impl_->opts.max_body_bytes_in_flight_per_ip});
 }
 
 http_server::~http_server() {
@@ -501,11 +459,11 @@ result<uint16_t> http_server::start(const std::function<void(uint16_t)>& before_
                                          std::to_string(impl_->opts.port) + ": " + ec.message()};
   auto port = acc.local_endpoint().port();
   auto& core = *impl_->core;
-  core.opts.max_connections = descriptor_room(impl_->opts.max_connections);
-  if (core.opts.max_connections < impl_->opts.max_connections)
+  core.limits->set_max_connections(descriptor_room(impl_->opts.max_connections));
+  if (core.limits->max_connections() < impl_->opts.max_connections)
     log::warning("http_connections_capped")
         .kv("configured", impl_->opts.max_connections)
-        .kv("allowed", core.opts.max_connections)
+        .kv("allowed", core.limits->max_connections())
         .kv("reason", "descriptor limit");
   impl_->backoff.emplace(core.io);
   if (before_serving)
@@ -563,13 +521,11 @@ void http_server::stop() {
 }
 
 size_t http_server::connections() const {
-  std::lock_guard lock{impl_->core->mutex};
-  return impl_->core->connections;
+  return impl_->core->limits->connections();
 }
 
 size_t http_server::body_bytes_in_flight() const {
-  std::lock_guard lock{impl_->core->mutex};
-  return impl_->core->body_bytes;
+  return impl_->core->limits->bytes();
 }
 
 const std::vector<std::pair<std::string, std::string>>& common_headers() {

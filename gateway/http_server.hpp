@@ -38,8 +38,9 @@ using request_handler = std::function<void(http_request&, std::shared_ptr<respon
 /// Hostile by default: a request whose path, query or header values are not UTF-8 is refused (400) before a
 /// handler sees it; a handler that throws gets its request a 500 and the server goes on. Every connection has
 /// deadlines (headers, body, idle keep-alive, each write), connections are capped in total and per address
-/// (503 beyond), bodies being read are capped in total bytes (503) and each (413), a live-event stream whose
-/// reader falls behind is closed, and running out of descriptors makes the accept loop back off, not spin.
+/// (503 beyond), bodies being read are capped in total bytes and per address (503) and each (413), a
+/// live-event stream whose reader falls behind is closed, and running out of descriptors makes the accept
+/// loop back off, not spin.
 class http_server {
  public:
   struct options {
@@ -54,7 +55,8 @@ class http_server {
     size_t max_connections = 2048;                     ///< lowered to what the descriptor limit allows
     size_t max_connections_per_ip = 64;
     size_t max_body_bytes_in_flight = 256u << 20;  ///< bodies being read, counted by their announced size
-    size_t max_stream_backlog_bytes = 1u << 20;    ///< a stream's unsent bytes before it is closed
+    size_t max_body_bytes_in_flight_per_ip = 64u << 20;  ///< the same, from one address
+    size_t max_stream_backlog_bytes = 1u << 20;          ///< a stream's unsent bytes before it is closed
   };
 
   http_server(options opts, request_handler handler);

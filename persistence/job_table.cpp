@@ -88,6 +88,13 @@ result<std::optional<uuid>> job_table::find_by_client_key(read_txn& txn, uint64_
   auto id = uuid::from_bytes(**v);
   if (!id)
     return status{errc::corruption, "jobs_by_client_key holds a malformed job id"};
+  // A key whose job is gone (erased after its retention, or quarantined as undecodable) names nothing: the
+  // key is free again rather than answering with a job that cannot be found.
+  auto job = txn.get(table::jobs, **v);
+  if (!job)
+    return job.error();
+  if (!job->has_value())
+    return std::optional<uuid>{};
   return std::optional<uuid>{*id};
 }
 

@@ -25,7 +25,7 @@ class job_table {
   /// Removes the job and its index entry; ok when absent.
   static status erase(write_txn& txn, const uuid& id);
 
-  /// The job a user submitted under an idempotency key, or nullopt.
+  /// The job a user submitted under an idempotency key, or nullopt (also when that job no longer exists).
   static result<std::optional<uuid>> find_by_client_key(read_txn& txn, uint64_t user, std::string_view key);
 
   /// Remembers that `user`'s submission with `key` is job `id`.

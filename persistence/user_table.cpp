@@ -27,6 +27,20 @@ result<std::optional<v1::UserRecord>> get_via_index(read_txn& txn, table index, 
   return user_table::get(txn, detail::read_u64(**id));
 }
 
+// True when the index entry at `key` names a user record that exists. An entry left behind by a user whose
+// record was quarantined (it could not be decoded) names nothing, and its name or key is free again.
+result<bool> indexes_a_user(read_txn& txn, table index, std::string_view key) {
+  auto id = txn.get(index, key);
+  if (!id)
+    return id.error();
+  if (!id->has_value())
+    return false;
+  auto user = txn.get(table::users, **id);
+  if (!user)
+    return user.error();
+  return user->has_value();
+}
+
 }  // namespace
 
 status user_table::validate_name(std::string_view name) {
@@ -43,15 +57,15 @@ result<v1::UserRecord> user_table::create(write_txn& txn, std::string_view name,
   CROWDIFF_RETURN_IF_ERROR(validate_name(name));
   if (key_hash.size() != 32)
     return status{errc::invalid_argument, "a key hash has 32 bytes"};
-  auto by_name = txn.get(table::users_by_name, name_key(name));
+  auto by_name = indexes_a_user(txn, table::users_by_name, name_key(name));
   if (!by_name)
     return by_name.error();
-  if (by_name->has_value())
+  if (*by_name)
     return status{errc::already_exists, "user name '" + std::string(name) + "' is taken"};
-  auto by_key = txn.get(table::users_by_key, key_hash);
+  auto by_key = indexes_a_user(txn, table::users_by_key, key_hash);
   if (!by_key)
     return by_key.error();
-  if (by_key->has_value())
+  if (*by_key)
     return status{errc::already_exists, "that API key is already in use"};
 
   auto id = next_counter(txn, meta_keys::next_user_id);

@@ -64,6 +64,8 @@ result<node_port> publish_entrance(caf::actor_system& system, const entrance_act
   o.max_connections = network.max_connections();
   o.max_connections_per_ip = network.max_connections_per_ip();
   o.max_buffered_bytes = network.max_buffered_bytes();
+  o.max_buffered_bytes_per_ip = network.max_buffered_bytes_per_ip();
+  o.frame_timeout = std::chrono::milliseconds(network.frame_timeout_ms());
   auto guard = node_port_guard::start(o);
   if (!guard)
     return guard.error();

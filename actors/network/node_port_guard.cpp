@@ -1,9 +1,9 @@
 #include "actors/network/node_port_guard.hpp"
 
 #include <array>
-#include <atomic>
-#include <map>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/connection_limiter.hpp"
 #include "common/log.hpp"
 
 namespace crowdiff {
@@ -23,42 +24,18 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
-// What the connections share: limits, counters. Used on the guard's one thread only.
+// What the connections share. Used on the guard's one thread, except the limiter (read by tests).
 struct guard_core {
   node_port_guard::options opts;
-  size_t connections = 0;
-  std::map<std::string, size_t> per_address;
-  size_t buffered = 0;
-  std::atomic<size_t> connections_seen{0};
-  std::atomic<size_t> buffered_seen{0};
+  std::optional<connection_limiter> limits;
   bool stopped = false;
   net::io_context io;  // last: destroyed first, with the handlers (and connections) it still holds
-
-  bool admit(const std::string& address) {
-    auto& n = per_address[address];
-    if (stopped || connections >= opts.max_connections || n >= opts.max_connections_per_ip) {
-      if (n == 0)
-        per_address.erase(address);
-      return false;
-    }
-    ++n;
-    connections_seen = ++connections;
-    return true;
-  }
-  void release(const std::string& address) {
-    connections_seen = --connections;
-    auto it = per_address.find(address);
-    if (it != per_address.end() && --it->second == 0)
-      per_address.erase(it);
-  }
-  bool take(size_t n) {
-    if (n > opts.max_buffered_bytes - buffered)
-      return false;
-    buffered_seen = buffered += n;
-    return true;
-  }
-  void give_back(size_t n) { buffered_seen = buffered -= n; }
 };
+
+bool out_of_descriptors(const error_code& ec) {
+  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+         ec == net::error::no_memory || ec == error_code(ENFILE, boost::system::system_category());
+}
 
 class guarded_connection : public std::enable_shared_from_this<guarded_connection> {
  public:
@@ -70,8 +47,8 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
         address_(std::move(address)) {}
 
   ~guarded_connection() {
-    core_.give_back(held_);
-    core_.release(address_);
+    core_.limits->give_back_bytes(address_, held_);
+    core_.limits->release(address_);
   }
 
   void start() {
@@ -94,6 +71,7 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
     if (closed_)
       return;
     closed_ = true;
+    release_frame();
     if (why != nullptr)
       log::warning("node_port_refused").kv("peer", address_).kv("reason", why);
     error_code ignored;
@@ -115,6 +93,16 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
       self->ends_handshake_ = v.client_handshake;
       self->frame_.assign(self->header_.begin(), self->header_.end());
       self->payload_left_ = v.payload_bytes;
+      self->frame_payload_ = v.payload_bytes;
+      if (v.payload_bytes > 0 && self->handshaken_) {
+        // A frame's bytes must all come within the frame timeout (before the handshake the handshake
+        // timeout is running): a peer cannot hold buffered bytes by trickling them.
+        self->timer_.expires_after(self->core_.opts.frame_timeout);
+        self->timer_.async_wait([self, frame = ++self->frames_](const error_code& e) {
+          if (!e && self->frames_ == frame && self->payload_left_ > 0)
+            self->close("a message that did not arrive in time");
+        });
+      }
       self->read_payload();
     });
   }
@@ -127,10 +115,20 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
     peer_.async_read_some(net::buffer(chunk_.data(), chunk), [self](const error_code& ec, size_t n) {
       if (ec || self->closed_)
         return self->close(nullptr);
-      // Memory follows the bytes that really came, and all connections together stay under the cap.
-      if (!self->core_.take(n))
-        return self->close("the guard holds too many bytes");
-      self->held_ += n;
+      // Memory follows the bytes that really came (counted by what the buffer allocates), and stays under the
+      // caps for this address and for all.
+      size_t needed = self->frame_.size() + n;
+      if (needed > self->frame_.capacity()) {
+        // Grown by half at a time (copies stay linear in the frame's size, the slack small), never past
+        // the frame's own size.
+        size_t grown =
+            std::min<size_t>(std::max(needed, self->frame_.capacity() + self->frame_.capacity() / 2),
+                             node_guard::basp_header_bytes + self->frame_payload_);
+        if (!self->core_.limits->take_bytes(self->address_, grown - self->frame_.capacity()))
+          return self->close("the guard holds too many bytes for this address or in all");
+        self->held_ += grown - self->frame_.capacity();
+        self->frame_.reserve(grown);
+      }
       self->frame_.insert(self->frame_.end(), self->chunk_.begin(),
                           self->chunk_.begin() + static_cast<long>(n));
       self->payload_left_ -= n;
@@ -141,10 +139,7 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
   void forward() {
     auto self = shared_from_this();
     net::async_write(backend_, net::buffer(frame_), [self](const error_code& ec, size_t) {
-      self->core_.give_back(self->held_);
-      self->held_ = 0;
-      self->frame_.clear();
-      self->frame_.shrink_to_fit();
+      self->release_frame();
       if (ec || self->closed_)
         return self->close(nullptr);
       if (self->ends_handshake_ && !self->handshaken_) {
@@ -153,6 +148,13 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
       }
       self->read_header();
     });
+  }
+
+  void release_frame() {
+    core_.limits->give_back_bytes(address_, held_);
+    held_ = 0;
+    frame_.clear();
+    frame_.shrink_to_fit();
   }
 
   // Core to peer: passed on as it comes, one buffer at a time (the core is trusted).
@@ -175,11 +177,13 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
   net::steady_timer timer_;
   std::string address_;
   std::array<uint8_t, node_guard::basp_header_bytes> header_{};
-  std::array<uint8_t, 64 * 1024> chunk_{};
-  std::array<uint8_t, 64 * 1024> down_{};
-  std::vector<uint8_t> frame_;
+  std::array<uint8_t, 16 * 1024> chunk_{};
+  std::array<uint8_t, 16 * 1024> down_{};
+  std::vector<uint8_t> frame_;  // the frame being read; its capacity is what is counted in the limiter
+  size_t frame_payload_ = 0;
   size_t payload_left_ = 0;
-  size_t held_ = 0;
+  size_t held_ = 0;      // bytes counted in the limiter for frame_
+  uint64_t frames_ = 0;  // frames given a deadline, so a timer that fires late knows its frame is done
   bool handshaken_ = false;
   bool ends_handshake_ = false;
   bool closed_ = false;
@@ -199,7 +203,7 @@ struct node_port_guard::impl {
     acceptor->async_accept([this](const error_code& ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor->is_open())
         return;
-      if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space) {
+      if (out_of_descriptors(ec)) {
         // Retrying at once would spin while no descriptor is free.
         backoff->expires_after(std::chrono::milliseconds(100));
         backoff->async_wait([this](const error_code& e) {
@@ -217,7 +221,7 @@ struct node_port_guard::impl {
   void serve(tcp::socket socket) {
     error_code ec;
     auto address = socket.remote_endpoint(ec).address().to_string();
-    if (ec || !core.admit(address)) {
+    if (ec || core.stopped || !core.limits->admit(address)) {
       socket.close(ec);
       return;
     }
@@ -238,6 +242,18 @@ node_port_guard::~node_port_guard() {
 result<std::unique_ptr<node_port_guard>> node_port_guard::start(const options& opts) {
   auto p = std::make_unique<impl>();
   p->core.opts = opts;
+  // Each connection costs three descriptors (the peer's, ours to CAF, CAF's own): this port takes at most a
+  // sixth of what is left after 256 for the rest of the process (the HTTP server takes half).
+  size_t limit = raise_descriptor_limit();
+  size_t room = limit == SIZE_MAX ? opts.max_connections : (limit > 512 ? (limit - 256) / 6 : limit / 12);
+  size_t allowed = std::min(opts.max_connections, std::max<size_t>(room, 1));
+  if (allowed < opts.max_connections)
+    log::warning("node_port_connections_capped")
+        .kv("configured", opts.max_connections)
+        .kv("allowed", allowed)
+        .kv("reason", "descriptor limit");
+  p->core.limits.emplace(connection_limiter::limits{allowed, opts.max_connections_per_ip,
+                                                    opts.max_buffered_bytes, opts.max_buffered_bytes_per_ip});
   error_code ec;
   auto address = net::ip::make_address(opts.host.empty() ? "0.0.0.0" : opts.host, ec);
   if (ec)
@@ -265,6 +281,8 @@ result<std::unique_ptr<node_port_guard>> node_port_guard::start(const options& o
         return;
       } catch (const std::exception& e) {
         log::error("node_port_guard_exception").kv("error", e.what());
+      } catch (...) {
+        log::error("node_port_guard_exception").kv("error", "unknown");
       }
     }
   });
@@ -276,11 +294,11 @@ uint16_t node_port_guard::port() const {
 }
 
 size_t node_port_guard::connections() const {
-  return impl_->core.connections_seen.load();
+  return impl_->core.limits->connections();
 }
 
 size_t node_port_guard::buffered_bytes() const {
-  return impl_->core.buffered_seen.load();
+  return impl_->core.limits->bytes();
 }
 
 void node_port_guard::stop() {

@@ -5,7 +5,8 @@
 // login; the guard reads each header first, refuses anything but a handshake before the handshake and any
 // payload over the limit, buffers a frame's payload as its bytes actually arrive (so memory follows what a
 // peer really sent, capped in all), and only then passes the frame on. Connections are capped in total and
-// per address, and a peer that has not finished its handshake in time is dropped.
+// per address (as are the bytes buffered), a peer that has not finished its handshake in time is dropped,
+// and so is one whose message does not arrive whole within the frame timeout.
 
 #include <chrono>
 #include <cstdint>
@@ -27,7 +28,9 @@ class node_port_guard {
     std::chrono::milliseconds handshake_timeout{10'000};
     size_t max_connections = 1024;
     size_t max_connections_per_ip = 32;
-    size_t max_buffered_bytes = 512u << 20;  ///< payloads being buffered, all connections together
+    size_t max_buffered_bytes = 512u << 20;           ///< payloads being buffered, all connections together
+    size_t max_buffered_bytes_per_ip = 160u << 20;    ///< the same, from one address
+    std::chrono::milliseconds frame_timeout{60'000};  ///< a message, from its header to its last byte
   };
 
   /// Binds and starts the guard's thread. unavailable when the port cannot be bound.

@@ -405,9 +405,13 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
       [self](fault_atom, uint64_t worker, uint64_t assignment, const caf::error& fault) {
         if (!from_worker(self, worker))
           return;
+        // A remote worker's error is outside text: its code must be one of ours and its message UTF-8 (it is
+        // stored with the job), cut between characters.
         auto reported = to_status(fault);
         auto code = reported.code();
-        const auto& reason = reported.message();
+        if (code == errc::ok || static_cast<unsigned>(code) > static_cast<unsigned>(errc::unsupported))
+          code = errc::generation_failed;
+        auto reason = std::string(truncate_utf8(to_valid_utf8(reported.message()), 1000));
         auto& st = self->state;
         const auto* a = st.alloc.find_assignment(assignment);
         if (a != nullptr)
@@ -418,7 +422,7 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
               .kv("code", to_string(code))
               .kv("reason", reason);
         scheduling::decisions d;
-        st.alloc.fault(assignment, worker, code, reason.substr(0, 1000), st.options.now(), d);
+        st.alloc.fault(assignment, worker, code, reason, st.options.now(), d);
         apply(self, d);
       },
       [self](models_atom, uint64_t worker, pb<v1::WorkerRegistration>& reg) {

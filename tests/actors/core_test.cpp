@@ -1,4 +1,5 @@
 // The core in one process: jobs through Broker, Scheduler, Ledger and Workers (with a fake generator).
+#include <algorithm>
 #include <map>
 
 #include <boost/test/unit_test.hpp>
@@ -6,6 +7,7 @@
 #include "actors/ledger/pricing.hpp"
 #include "common/api_key.hpp"
 #include "common/log.hpp"
+#include "common/utf8.hpp"
 #include "core_fixture.hpp"
 #include "persistence/job_table.hpp"
 #include "persistence/quarantine_table.hpp"
@@ -261,6 +263,27 @@ BOOST_AUTO_TEST_CASE(faults_are_retried_on_other_workers_then_fail_uncharged) {
   BOOST_TEST(wait_all({second})[0].state() == v1::DONE);
 }
 
+// A worker's error message is outside text: bytes that are not UTF-8, or a cut inside a character, must not
+// make the job's stored record unreadable.
+BOOST_AUTO_TEST_CASE(a_worker_fault_message_that_is_not_utf8_is_stored_safely) {
+  config.mutable_scheduler()->set_max_attempts(1);
+  restart();
+  auto alice = add_user("alice", 100);
+  auto owner = add_user("owner");
+  auto gen = std::make_shared<fake_generator>();
+  gen->fault = [](const v1::TaskSpec&) {
+    return status{errc::generation_failed, "bad \xff\xfe bytes " + std::string(995, 'x') + "\xc3\xa9"};
+  };
+  add_worker("w", owner.id, gen);
+  auto job = submit_ok(alice.key, request());
+  auto final = wait_all({job})[0];
+  BOOST_TEST(final.state() == v1::FAILED);
+  BOOST_TEST(valid_utf8(final.failure_reason()));
+  BOOST_TEST(final.failure_reason().find("bad \xef\xbf\xbd") != std::string::npos);
+  restart();  // the stored record still reads back
+  BOOST_TEST(status_of(job).state() == v1::FAILED);
+}
+
 BOOST_AUTO_TEST_CASE(acknowledged_jobs_survive_a_restart) {
   auto alice = add_user("alice", 100);
   std::vector<uuid> jobs;
@@ -312,6 +335,16 @@ BOOST_AUTO_TEST_CASE(recovery_quarantines_what_it_cannot_read_and_recovers_the_r
   // once the no-op is.
   BOOST_TEST(status_of(jobs[0]).state() == v1::QUEUED);
   BOOST_REQUIRE(store->write_sync([](persistence::write_txn&) { return status::ok(); }).is_ok());
+  // The Broker logs each record once its move is committed, when the commit's answer reaches it: wait
+  // (bounded) for both lines before the capture ends.
+  auto logged_moves = [&] {
+    std::lock_guard lock{m};
+    return std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+      return l.find("event=record_quarantined") != std::string::npos;
+    });
+  };
+  for (int i = 0; i < 10'000 && logged_moves() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   log::reset_sink();
 
   std::vector<v1::QuarantineRecord> quarantined;

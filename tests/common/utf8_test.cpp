@@ -24,6 +24,16 @@ BOOST_AUTO_TEST_CASE(refuses_malformed_text) {
                   "ok"));  // truncated in the middle
 }
 
+BOOST_AUTO_TEST_CASE(bad_bytes_become_replacement_characters) {
+  BOOST_TEST(to_valid_utf8("caf\xc3\xa9") == "caf\xc3\xa9");
+  BOOST_TEST(to_valid_utf8("a\xff"
+                           "b") ==
+             "a\xef\xbf\xbd"
+             "b");
+  BOOST_TEST(to_valid_utf8("\xe2\x82") == "\xef\xbf\xbd\xef\xbf\xbd");
+  BOOST_TEST(valid_utf8(to_valid_utf8("\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80 ok")));
+}
+
 BOOST_AUTO_TEST_CASE(truncation_never_splits_a_character) {
   std::string_view euro = "ab\xe2\x82\xac";  // 'a', 'b', then a 3-byte character
   BOOST_TEST(truncate_utf8(euro, 10) == euro);

@@ -152,6 +152,23 @@ BOOST_AUTO_TEST_CASE(bodies_being_read_are_capped_in_total) {
   BOOST_TEST(s.status("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n") == 413u);
 }
 
+BOOST_AUTO_TEST_CASE(bodies_being_read_are_capped_per_address) {
+  http_server::options o;
+  o.max_body_bytes = 1000;
+  o.max_body_bytes_in_flight = 10'000;
+  o.max_body_bytes_in_flight_per_ip = 1000;
+  o.body_timeout = 5s;
+  small_server s(o);
+  raw_connection hog(s.port);
+  hog.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n");  // the body never comes
+  for (int i = 0; i < 400 && s.server->body_bytes_in_flight() != 800u; ++i)
+    std::this_thread::sleep_for(5ms);
+  BOOST_REQUIRE(s.server->body_bytes_in_flight() == 800u);
+  BOOST_TEST(s.status("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n") == 503u);  // same address
+  BOOST_TEST(s.status("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n" + std::string(800, 'z'),
+                      "127.0.0.2") == 200u);  // another address is not held up
+}
+
 BOOST_AUTO_TEST_CASE(closed_connections_are_counted_out) {
   small_server s;
   for (int i = 0; i < 20; ++i)

@@ -88,6 +88,23 @@ BOOST_AUTO_TEST_CASE(index_orders_by_priority_then_submission_and_follows_state)
   BOOST_TEST(old.empty());
 }
 
+BOOST_AUTO_TEST_CASE(an_idempotency_key_whose_job_is_gone_is_free_again) {
+  auto kv = make_memory_store();
+  auto w = kv->begin_write();
+  auto job = make_job(1, 5);
+  auto id = *uuid::from_bytes(job.id());
+  BOOST_REQUIRE(job_table::put(**w, job).is_ok());
+  BOOST_REQUIRE(job_table::put_client_key(**w, 7, "key", id).is_ok());
+  auto found = job_table::find_by_client_key(**w, 7, "key");
+  BOOST_REQUIRE(found.has_value());
+  BOOST_TEST((found->has_value() && **found == id));
+  BOOST_TEST(!job_table::find_by_client_key(**w, 8, "key")->has_value());  // keys are per user
+  BOOST_REQUIRE(job_table::erase(**w, id).is_ok());
+  auto after = job_table::find_by_client_key(**w, 7, "key");
+  BOOST_REQUIRE(after.has_value());
+  BOOST_TEST(!after->has_value());
+}
+
 BOOST_AUTO_TEST_CASE(rejects_a_bad_id) {
   auto kv = make_memory_store();
   auto w = kv->begin_write();

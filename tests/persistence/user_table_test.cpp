@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common/api_key.hpp"
+#include "persistence/detail/key_codec.hpp"
 #include "persistence/memory_store.hpp"
 
 using namespace crowdiff;
@@ -25,6 +26,22 @@ BOOST_AUTO_TEST_CASE(create_and_find_by_key_and_name) {
   BOOST_REQUIRE(by_name->has_value());
   BOOST_TEST((*by_name)->name() == "Alice");
   BOOST_TEST(!user_table::find_by_key_hash(**w, hash_api_key("wrong"))->has_value());
+}
+
+// A user whose record was moved aside (it could not be decoded) leaves index entries behind; they name no
+// user, so the name and the key can be taken again (the admin is made anew after its record was lost).
+BOOST_AUTO_TEST_CASE(a_name_whose_record_is_gone_is_free_again) {
+  auto kv = make_memory_store();
+  auto w = kv->begin_write();
+  auto first = user_table::create(**w, "admin", hash_api_key("old"), 0, false, true);
+  BOOST_REQUIRE(first.has_value());
+  BOOST_REQUIRE((*w)->erase(table::users, detail::u64_key(first->id())));
+  auto second = user_table::create(**w, "admin", hash_api_key("old"), 1, false, true);
+  BOOST_REQUIRE_MESSAGE(second.has_value(), second.to_status().to_string());
+  BOOST_TEST(second->id() != first->id());
+  auto found = user_table::find_by_name(**w, "admin");
+  BOOST_REQUIRE(found->has_value());
+  BOOST_TEST((*found)->id() == second->id());
 }
 
 BOOST_AUTO_TEST_CASE(duplicates_and_bad_names_change_nothing) {
