@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "gateway/actor_bridge.hpp"
 #include "gateway/gateway_context.hpp"
+#include "gateway/horde_requests.hpp"
 #include "gateway/swagger.hpp"
 #include "persistence/ledger_book.hpp"
 #include "persistence/user_table.hpp"
@@ -206,23 +207,14 @@ void transfer(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   json body;
   if (!parse_body(ctx, req, r, body))
     return;
-  if (!body.is_object() || !body.contains("username") || !body["username"].is_string()) {
-    reply_error(r, 400, "Input payload validation failed", "ValidationError", {{"username", "is required"}});
+  transfer_input in;
+  field_errors errors;
+  if (!parse_transfer(body, in, errors)) {
+    reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
     return;
   }
-  int64_t amount = 100;
-  if (body.contains("amount")) {
-    if (!body["amount"].is_number() || !std::isfinite(body["amount"].get<double>()) ||
-        body["amount"].get<double>() <= 0 || body["amount"].get<double>() > 1e12) {
-      reply_error(r, 400, "Input payload validation failed", "ValidationError",
-                  {{"amount", "must be a positive number"}});
-      return;
-    }
-    amount = std::llround(body["amount"].get<double>() * 1000);
-  } else {
-    amount *= 1000;
-  }
-  auto target = find_user(ctx, body["username"].get<std::string>());
+  int64_t amount = in.amount_mk;
+  auto target = find_user(ctx, in.username);
   if (!target) {
     reply_error(r, 404, "no such user", "UserNotFound");
     return;

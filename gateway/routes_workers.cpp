@@ -8,6 +8,7 @@
 #include "common/utf8.hpp"
 #include "gateway/actor_bridge.hpp"
 #include "gateway/gateway_context.hpp"
+#include "gateway/horde_requests.hpp"
 #include "gateway/http_worker.hpp"
 #include "gateway/http_worker_state.hpp"
 #include "persistence/worker_table.hpp"
@@ -29,84 +30,6 @@ std::string image_format(const std::string& bytes) {
   if (bytes.size() >= 12 && bytes.compare(0, 4, "RIFF") == 0 && bytes.compare(8, 4, "WEBP") == 0)
     return "webp";
   return {};
-}
-
-// The registration a pop describes. invalid_argument naming the field when it is unusable.
-bool registration_from_pop(const json& body, uint64_t owner, v1::WorkerRegistration& reg,
-                           field_errors& errors) {
-  auto str = [&](const char* key, std::string& out, size_t max) {
-    auto it = body.find(key);
-    if (it == body.end() || it->is_null())
-      return false;
-    if (!it->is_string() || it->get<std::string>().size() > max ||
-        it->get<std::string>().find('\0') != std::string::npos) {
-      errors[key] = "must be a string of at most " + std::to_string(max) + " characters";
-      return false;
-    }
-    out = it->get<std::string>();
-    return true;
-  };
-  auto flag = [&](const char* key, bool fallback) {
-    auto it = body.find(key);
-    if (it == body.end() || it->is_null())
-      return fallback;
-    if (!it->is_boolean()) {
-      errors[key] = "must be true or false";
-      return fallback;
-    }
-    return it->get<bool>();
-  };
-  auto integer = [&](const char* key, int64_t lo, int64_t hi, int64_t fallback) {
-    auto it = body.find(key);
-    if (it == body.end() || it->is_null())
-      return fallback;
-    if (!it->is_number_integer() || it->get<int64_t>() < lo || it->get<int64_t>() > hi) {
-      errors[key] = "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
-      return fallback;
-    }
-    return it->get<int64_t>();
-  };
-  std::string name;
-  if (!str("name", name, 100) || name.empty())
-    errors.emplace("name", "is required");
-  reg.set_name(name);
-  reg.set_owner_user_id(owner);
-  reg.set_nsfw(flag("nsfw", true));
-  reg.set_max_pixels(static_cast<uint64_t>(integer("max_pixels", 64 * 64, int64_t{1} << 32, 262'144)));
-  reg.set_slots(static_cast<uint32_t>(integer("threads", 1, 50, 1)));
-  integer("amount", 1, 20, 1);
-  std::string agent = "unknown:0:unknown";
-  str("bridge_agent", agent, 1000);
-  reg.set_version(agent);
-  reg.set_device("http worker (" + std::string(truncate_utf8(agent, 80)) + ")");
-  if (flag("allow_img2img", true))
-    reg.add_features("img2img");
-  reg.add_features("karras");
-  reg.add_features("clip_skip");
-  for (const char* known : {"allow_painting", "allow_unsafe_ipaddr", "allow_post_processing",
-                            "allow_controlnet", "allow_sdxl_controlnet", "allow_lora", "limit_max_steps",
-                            "extra_slow_worker", "require_upfront_kudos"})
-    flag(known, false);
-  if (auto it = body.find("models"); it != body.end() && !it->is_null()) {
-    if (!it->is_array()) {
-      errors["models"] = "must be a list of model names";
-    } else {
-      for (const auto& m : *it) {
-        if (!m.is_string() || m.get<std::string>().empty() || m.get<std::string>().size() > 255) {
-          errors["models"] = "must be a list of model names";
-          break;
-        }
-        if (reg.models_size() < 256) {
-          auto* offer = reg.add_models();
-          offer->set_name(m.get<std::string>());
-          offer->set_loaded(true);
-        }
-      }
-    }
-  }
-  if (reg.models_size() == 0 && errors.count("models") == 0)
-    errors["models"] = "a worker must offer at least one model";
-  return errors.empty();
 }
 
 // AI Horde's words: workers (reGen) match "Processing Job with ID" and "does not exist" to drop the job.
@@ -199,7 +122,7 @@ void pop(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     return;
   v1::WorkerRegistration reg;
   field_errors errors;
-  if (!body.is_object() || !registration_from_pop(body, who->user_id, reg, errors)) {
+  if (!body.is_object() || !parse_pop(body, who->user_id, reg, errors)) {
     reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
     return;
   }
@@ -250,46 +173,16 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   json body;
   if (!parse_body(ctx, req, r, body))
     return;
+  submit_input in;
   field_errors errors;
-  if (!body.is_object())
-    errors["body"] = "must be a JSON object";
-  std::string id_text =
-      body.is_object() && body.contains("id") && body["id"].is_string() ? body["id"].get<std::string>() : "";
-  auto image = uuid::parse(id_text);
-  if (!image)
-    errors["id"] = "must be a job id from a pop";
-  std::string state = "ok";
-  if (body.is_object() && body.contains("state")) {
-    if (!body["state"].is_string())
-      errors["state"] = "must be ok, censored, faulted or csam";
-    else
-      state = body["state"].get<std::string>();
-  }
-  if (state != "ok" && state != "censored" && state != "faulted" && state != "csam")
-    errors["state"] = "must be ok, censored, faulted or csam";
-  uint64_t seed = 0;
-  if (body.is_object() && body.contains("seed") && !body["seed"].is_null()) {
-    const auto& s = body["seed"];
-    if (s.is_number_unsigned())
-      seed = s.get<uint64_t>();
-    else if (s.is_string())
-      seed = seed_from_text(s.get<std::string>());
-    else if (s.is_number_integer() && state == "faulted")
-      seed = 0;  // the legacy worker reports a fault with seed -1
-    else
-      errors["seed"] = s.is_number_integer() ? "must not be negative" : "must be a number";
-  }
-  std::string generation;
-  if (body.is_object() && body.contains("generation") && !body["generation"].is_null()) {
-    if (!body["generation"].is_string())
-      errors["generation"] = "must be base64 or \"R2\"";
-    else
-      generation = body["generation"].get<std::string>();
-  }
-  if (!errors.empty()) {
+  if (!parse_submit(body, in, errors)) {
     reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
     return;
   }
+  const auto& image = in.image;
+  const auto& state = in.state;
+  const auto& generation = in.generation;
+  uint64_t seed = in.seed;
   handed_out where;
   {
     std::lock_guard lock{ctx.handed_mutex};
@@ -413,28 +306,17 @@ void modify_worker(gateway_context& ctx, http_request& req, const reply_ptr& r, 
     reply_error(r, 400, "the body must be a JSON object", "BadRequest");
     return;
   }
-  std::optional<bool> maintenance;
-  std::optional<std::string> info;
+  worker_changes changes;
   field_errors errors;
-  for (const auto& [key, value] : body.items()) {
-    if (key == "maintenance" && value.is_boolean())
-      maintenance = value.get<bool>();
-    else if (key == "info" && value.is_string() && value.get<std::string>().size() <= 1000 &&
-             value.get<std::string>().find('\0') == std::string::npos)
-      info = value.get<std::string>();
-    else if (key == "maintenance_msg" || key == "paused" || key == "name" || key == "team")
-      errors[key] = "is not supported by this server";
-    else
-      errors[key] = key == "maintenance" || key == "info" ? "has the wrong type" : "unknown field";
-  }
-  if (!errors.empty() || (!maintenance && !info)) {
-    if (errors.empty()) {
+  if (!parse_worker_changes(body, changes, errors)) {
+    if (errors.empty())
       reply_error(r, 400, "nothing to change", "NoWorkerModSelected");
-      return;
-    }
-    reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
+    else
+      reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
     return;
   }
+  const auto& maintenance = changes.maintenance;
+  const auto& info = changes.info;
   uint64_t owner = who->user_id;
   auto outcome = ctx.store->write_sync([&](persistence::write_txn& txn) -> status {
     auto rec = persistence::worker_table::get(txn, id);

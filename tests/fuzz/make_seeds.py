@@ -40,6 +40,17 @@ seed("fuzz_generate_request", "full", json.dumps({
 seed("fuzz_generate_request", "nested", '{"prompt":"x","params":' + "[" * 40 + "]" * 40 + "}")
 seed("fuzz_generate_request", "unicode", json.dumps({"prompt": "caf\u00e9 \U0001F600", "params": {"n": 1}}))
 
+# pop, submit, worker PUT and transfer bodies.
+seed("fuzz_worker_requests", "pop", json.dumps({
+    "name": "w1", "models": ["stable_diffusion", "sdxl"], "max_pixels": 1048576, "threads": 2, "nsfw": True,
+    "allow_img2img": True, "bridge_agent": "AI Horde Worker reGen:10.1.1:https://example.invalid"}))
+seed("fuzz_worker_requests", "submit", json.dumps({
+    "id": "4fcc4884-b72a-4728-8979-25e8e0d2ea9d", "generation": "R2", "state": "ok", "seed": 1312}))
+seed("fuzz_worker_requests", "submit_faulted", json.dumps({
+    "id": "4fcc4884-b72a-4728-8979-25e8e0d2ea9d", "state": "faulted", "seed": -1}))
+seed("fuzz_worker_requests", "worker_put", json.dumps({"maintenance": True, "info": "back soon"}))
+seed("fuzz_worker_requests", "transfer", json.dumps({"username": "alice#2", "amount": 12.5}))
+
 # BASP frames: a client handshake, a message, a heartbeat; and a 4 GiB announcement.
 def frame(op, payload=b""):
     return struct.pack(">BBBBIQqq", op, 0, 0, 0, len(payload), 0, 0, 0) + payload
