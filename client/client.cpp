@@ -25,12 +25,14 @@ struct client::impl {
   std::unique_ptr<caf::actor_system> system;
   std::unique_ptr<caf::scoped_actor> self;
   client_session_actor session;
+  core_route route;  // where CAF connects: the core, or a TLS tunnel to it
 
   // One attempt: connect to the entrance and log in.
   status_t login() {
+    bool caf_tls = options.tls && !options.certificate.empty();
     caf::expected<entrance_actor> entrance =
-        options.tls ? caf::openssl::remote_actor<entrance_actor>(*system, options.host, options.port)
-                    : system->middleman().remote_actor<entrance_actor>(options.host, options.port);
+        caf_tls ? caf::openssl::remote_actor<entrance_actor>(*system, route.host, route.port)
+                : system->middleman().remote_actor<entrance_actor>(route.host, route.port);
     if (!entrance)
       return status_t{errc::unavailable, "cannot reach the core at " + options.host + ":" +
                                              std::to_string(options.port) + ": " +
@@ -113,6 +115,10 @@ result<std::unique_ptr<client>> client::connect(client_options options) {
   configure_network(*p->cfg, net);
   p->cfg->set("logger.console", caf::atom("none"));
   p->cfg->set("scheduler.max-threads", 2);
+  auto route = route_to_core(p->options.host, p->options.port, net);
+  if (!route)
+    return route.error();
+  p->route = std::move(*route);
   p->system = std::make_unique<caf::actor_system>(*p->cfg);
   p->self = std::make_unique<caf::scoped_actor>(*p->system);
   if (auto s = p->ensure_session(); !s)

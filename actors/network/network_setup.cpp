@@ -11,13 +11,17 @@
 namespace crowdiff {
 namespace {
 
-bool uses_tls(const v1::NetworkConfig& n) {
-  return !n.tls_certificate().empty() || n.tls();
+// CAF's OpenSSL module (mutual TLS: both ends have certificates) is used by a core with a certificate that is
+// not public, and by a client or worker with a certificate of its own.
+bool uses_caf_tls(const v1::NetworkConfig& n) {
+  if (n.tls())
+    return !n.tls_certificate().empty();
+  return !n.tls_certificate().empty() && !n.tls_public();
 }
 
-// A core serves TLS when it has a certificate and is not merely connecting out with one.
-bool serves_tls(const v1::NetworkConfig& n) {
-  return !n.tls_certificate().empty() && !n.tls();
+// A core serves mutual TLS (CAF) when it has a certificate, is not merely connecting out, and is not public.
+bool serves_mutual_tls(const v1::NetworkConfig& n) {
+  return !n.tls_certificate().empty() && !n.tls() && !n.tls_public();
 }
 
 }  // namespace
@@ -28,7 +32,7 @@ void configure_network(caf::actor_system_config& cfg, const v1::NetworkConfig& n
   cfg.set("middleman.connection-timeout",
           caf::timespan{std::chrono::milliseconds(network.connection_timeout_ms())});
   cfg.set("middleman.app-identifiers", std::vector<std::string>{"crowdiff-1"});
-  if (uses_tls(network)) {
+  if (uses_caf_tls(network)) {
     cfg.load<caf::openssl::manager>();
     cfg.openssl_certificate = network.tls_certificate();
     cfg.openssl_key = network.tls_key();
@@ -41,7 +45,7 @@ result<node_port> publish_entrance(caf::actor_system& system, const entrance_act
                                    const v1::NetworkConfig& network) {
   auto port = static_cast<uint16_t>(network.port());
   node_port out;
-  if (serves_tls(network)) {
+  if (serves_mutual_tls(network)) {
     const char* host = network.listen_host().empty() ? nullptr : network.listen_host().c_str();
     auto bound = caf::openssl::publish(entrance, port, host, true);
     if (!bound)
@@ -66,6 +70,11 @@ result<node_port> publish_entrance(caf::actor_system& system, const entrance_act
   o.max_buffered_bytes = network.max_buffered_bytes();
   o.max_buffered_bytes_per_ip = network.max_buffered_bytes_per_ip();
   o.frame_timeout = std::chrono::milliseconds(network.frame_timeout_ms());
+  if (network.tls_public() && !network.tls()) {
+    o.tls_certificate = network.tls_certificate();
+    o.tls_key = network.tls_key();
+    o.tls_passphrase = network.tls_passphrase();
+  }
   auto guard = node_port_guard::start(o);
   if (!guard)
     return guard.error();
@@ -74,8 +83,29 @@ result<node_port> publish_entrance(caf::actor_system& system, const entrance_act
   return out;
 }
 
+bool connects_through_tunnel(const v1::NetworkConfig& network) {
+  return network.tls() && network.tls_certificate().empty();
+}
+
+result<core_route> route_to_core(const std::string& host, uint16_t port, const v1::NetworkConfig& network) {
+  core_route out{host, port, nullptr};
+  if (!connects_through_tunnel(network))
+    return out;
+  tls_tunnel::options o;
+  o.host = host;
+  o.port = port;
+  o.ca_file = network.tls_ca_file();
+  auto tunnel = tls_tunnel::start(o);
+  if (!tunnel)
+    return tunnel.error();
+  out.host = "127.0.0.1";
+  out.port = (*tunnel)->port();
+  out.tunnel = std::move(*tunnel);
+  return out;
+}
+
 caf::io::middleman_actor connector_for(caf::actor_system& system, const v1::NetworkConfig& network) {
-  if (uses_tls(network))
+  if (uses_caf_tls(network))
     return system.openssl_manager().actor_handle();
   return system.middleman().actor_handle();
 }

@@ -5,12 +5,14 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -37,9 +39,31 @@ bool out_of_descriptors(const error_code& ec) {
          ec == net::error::no_memory || ec == error_code(ENFILE, boost::system::system_category());
 }
 
-class guarded_connection : public std::enable_shared_from_this<guarded_connection> {
+using tls_stream = net::ssl::stream<tcp::socket>;
+
+tcp::socket& lowest(tcp::socket& s) {
+  return s;
+}
+tcp::socket& lowest(tls_stream& s) {
+  return s.next_layer();
+}
+
+// What stop() needs of a connection, whatever its peer stream.
+class guard_connection {
  public:
-  guarded_connection(guard_core& core, tcp::socket peer, std::string address)
+  virtual ~guard_connection() = default;
+  virtual void close(const char* why) = 0;
+};
+
+// One peer: `Stream` is a plain socket, or a TLS stream the guard ends (the core's certificate proves who it
+// is; the peer's API key, inside, says who the peer is).
+template <class Stream>
+class guarded_connection final : public guard_connection,
+                                 public std::enable_shared_from_this<guarded_connection<Stream>> {
+ public:
+  static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+
+  guarded_connection(guard_core& core, Stream peer, std::string address)
       : core_(core),
         peer_(std::move(peer)),
         backend_(core.io),
@@ -52,12 +76,26 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
   }
 
   void start() {
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     timer_.expires_after(core_.opts.handshake_timeout);
     timer_.async_wait([self](const error_code& ec) {
       if (!ec && !self->handshaken_)
         self->close("no handshake in time");
     });
+    if constexpr (tls) {
+      // Within the handshake timeout, as everything before the peer's BASP handshake.
+      peer_.async_handshake(net::ssl::stream_base::server, [self](const error_code& ec) {
+        if (ec || self->closed_)
+          return self->close(ec ? "no TLS handshake" : nullptr);
+        self->connect_backend();
+      });
+    } else {
+      connect_backend();
+    }
+  }
+
+  void connect_backend() {
+    auto self = this->shared_from_this();
     backend_.async_connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), core_.opts.backend_port},
                            [self](const error_code& ec) {
                              if (ec)
@@ -67,7 +105,7 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
                            });
   }
 
-  void close(const char* why) {
+  void close(const char* why) override {
     if (closed_)
       return;
     closed_ = true;
@@ -76,14 +114,14 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
       log::warning("node_port_refused").kv("peer", address_).kv("reason", why);
     error_code ignored;
     timer_.cancel();
-    peer_.close(ignored);
+    lowest(peer_).close(ignored);
     backend_.close(ignored);
   }
 
  private:
   // Peer to core: a header, checked; its payload, buffered whole; then both to the core.
   void read_header() {
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     net::async_read(peer_, net::buffer(header_), [self](const error_code& ec, size_t) {
       if (ec || self->closed_)
         return self->close(nullptr);
@@ -111,7 +149,7 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
     if (payload_left_ == 0)
       return forward();
     size_t chunk = std::min<size_t>(payload_left_, chunk_.size());
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     peer_.async_read_some(net::buffer(chunk_.data(), chunk), [self](const error_code& ec, size_t n) {
       if (ec || self->closed_)
         return self->close(nullptr);
@@ -137,7 +175,7 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
   }
 
   void forward() {
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     net::async_write(backend_, net::buffer(frame_), [self](const error_code& ec, size_t) {
       self->release_frame();
       if (ec || self->closed_)
@@ -159,7 +197,7 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
 
   // Core to peer: passed on as it comes, one buffer at a time (the core is trusted).
   void pump_down() {
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     backend_.async_read_some(net::buffer(down_), [self](const error_code& ec, size_t n) {
       if (ec || self->closed_)
         return self->close(nullptr);
@@ -172,7 +210,7 @@ class guarded_connection : public std::enable_shared_from_this<guarded_connectio
   }
 
   guard_core& core_;
-  tcp::socket peer_;
+  Stream peer_;
   tcp::socket backend_;
   net::steady_timer timer_;
   std::string address_;
@@ -195,7 +233,8 @@ struct node_port_guard::impl {
   guard_core core;
   std::optional<tcp::acceptor> acceptor;
   std::optional<net::steady_timer> backoff;
-  std::vector<std::weak_ptr<guarded_connection>> live;
+  std::optional<net::ssl::context> tls;  // set: peers speak TLS, which ends here
+  std::vector<std::weak_ptr<guard_connection>> live;
   std::thread thread;
   uint16_t port = 0;
 
@@ -226,10 +265,17 @@ struct node_port_guard::impl {
       return;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto c = std::make_shared<guarded_connection>(core, std::move(socket), address);
     std::erase_if(live, [](const auto& w) { return w.expired(); });
-    live.push_back(c);
-    c->start();
+    if (tls) {
+      auto c = std::make_shared<guarded_connection<tls_stream>>(core, tls_stream(std::move(socket), *tls),
+                                                                address);
+      live.push_back(c);
+      c->start();
+    } else {
+      auto c = std::make_shared<guarded_connection<tcp::socket>>(core, std::move(socket), address);
+      live.push_back(c);
+      c->start();
+    }
   }
 };
 
@@ -258,6 +304,22 @@ result<std::unique_ptr<node_port_guard>> node_port_guard::start(const options& o
   auto address = net::ip::make_address(opts.host.empty() ? "0.0.0.0" : opts.host, ec);
   if (ec)
     return status{errc::invalid_argument, "bad listen address '" + opts.host + "'"};
+  if (!opts.tls_certificate.empty()) {
+    auto& ctx = p->tls.emplace(net::ssl::context::tls_server);
+    ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                    net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                    net::ssl::context::no_tlsv1_1);
+    if (!opts.tls_passphrase.empty())
+      ctx.set_password_callback(
+          [pass = opts.tls_passphrase](size_t, net::ssl::context::password_purpose) { return pass; });
+    ctx.use_certificate_chain_file(opts.tls_certificate, ec);
+    if (!ec)
+      ctx.use_private_key_file(opts.tls_key, net::ssl::context::pem, ec);
+    if (ec)
+      return status{errc::invalid_argument, "cannot load the node port's certificate '" +
+                                                opts.tls_certificate + "' or key '" + opts.tls_key +
+                                                "': " + ec.message()};
+  }
   auto& acc = p->acceptor.emplace(p->core.io);
   tcp::endpoint endpoint{address, opts.port};
   acc.open(endpoint.protocol(), ec);

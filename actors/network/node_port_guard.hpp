@@ -31,9 +31,15 @@ class node_port_guard {
     size_t max_buffered_bytes = 512u << 20;           ///< payloads being buffered, all connections together
     size_t max_buffered_bytes_per_ip = 160u << 20;    ///< the same, from one address
     std::chrono::milliseconds frame_timeout{60'000};  ///< a message, from its header to its last byte
+    /// Set: peers connect with TLS, which ends here; the certificate (PEM chain) proves who the core is and
+    /// peers need none (their API key says who they are, inside the encrypted connection).
+    std::string tls_certificate;
+    std::string tls_key;
+    std::string tls_passphrase;
   };
 
-  /// Binds and starts the guard's thread. unavailable when the port cannot be bound.
+  /// Binds and starts the guard's thread. unavailable when the port cannot be bound; invalid_argument when
+  /// the certificate or key cannot be loaded.
   static result<std::unique_ptr<node_port_guard>> start(const options& opts);
   ~node_port_guard();
   node_port_guard(const node_port_guard&) = delete;

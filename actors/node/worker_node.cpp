@@ -28,10 +28,14 @@ result<std::unique_ptr<worker_node>> worker_node::start(const v1::NodeConfig& co
   node->actor_config_->set("logger.console", caf::atom("none"));
   node->system_ = std::make_unique<caf::actor_system>(*node->actor_config_);
 
+  auto route = route_to_core(where->first, where->second, config.network());
+  if (!route)
+    return route.error();
+  node->route_ = std::move(*route);
   remote_uplink_options up;
   up.connector = connector_for(*node->system_, config.network());
-  up.host = where->first;
-  up.port = where->second;
+  up.host = node->route_.host;
+  up.port = node->route_.port;
   up.api_key = api_key;
   up.max_backoff = std::chrono::milliseconds(config.worker().reconnect_max_ms());
   node->uplink_ = spawn_remote_uplink(*node->system_, std::move(up));

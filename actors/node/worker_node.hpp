@@ -8,6 +8,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/network/network_setup.hpp"
 #include "actors/worker/generator.hpp"
 #include "common/status.hpp"
 #include "crowdiff/v1/config.pb.h"
@@ -39,6 +40,8 @@ class worker_node {
  private:
   worker_node() = default;
 
+  core_route
+      route_;  // where CAF connects: the core, or a TLS tunnel to it (declared first: it outlives the system)
   std::unique_ptr<caf::actor_system_config> actor_config_;
   std::unique_ptr<caf::actor_system> system_;
   uplink_actor uplink_;

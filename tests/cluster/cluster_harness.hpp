@@ -182,7 +182,10 @@ class cluster {
         "cd " + d +
         " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=test-ca"
         " && openssl req -newkey rsa:2048 -nodes -keyout core.key -out core.csr -subj /CN=localhost"
+        // The core's certificate names it as the tunnel dials it (a public-TLS core's peers check the name).
+        " && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > core.ext"
         " && openssl x509 -req -in core.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out core.pem -days 1"
+        " -extfile core.ext"
         " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client"
         " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days "
         "1";

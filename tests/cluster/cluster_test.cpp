@@ -338,4 +338,35 @@ BOOST_AUTO_TEST_CASE(the_core_serves_tls_and_plain_clients_are_refused) {
   BOOST_TEST(!refused.has_value());
 }
 
+// As HTTPS: the core proves who it is with its certificate, peers bring none; their API key says who they
+// are, inside the encrypted connection (TLS ends at the node port guard; peers reach it through a
+// tls_tunnel).
+BOOST_AUTO_TEST_CASE(a_public_tls_core_takes_peers_without_certificates) {
+  cluster c;
+  auto [cert, key] = c.make_certificates();
+  c.client_cert.clear();  // peers trust the CA and have no certificate of their own
+  c.client_key.clear();
+  c.start_core(
+      {"--network.tls_certificate=" + cert, "--network.tls_key=" + key, "--network.tls_public=true"});
+  auto admin = c.connect(c.admin_key());
+  auto owner = admin->add_user("owner");
+  c.start_worker("public-tls-worker", owner->second);
+  BOOST_REQUIRE_MESSAGE(c.wait_for_workers(*admin, 1), c.logs());
+  auto reply = admin->submit(small_request());
+  BOOST_REQUIRE(reply.has_value());
+  auto outcome = admin->wait(*uuid::from_bytes(reply->job_id()));
+  BOOST_REQUIRE(outcome.has_value());
+  BOOST_TEST(outcome->status.state() == v1::DONE);
+  // Plain text to the TLS port gets nowhere, and neither does a peer that does not trust the core's CA.
+  client_options plain;
+  plain.port = c.port();
+  plain.api_key = c.admin_key();
+  plain.reconnect_for = std::chrono::milliseconds(300);
+  plain.request_timeout = std::chrono::seconds(2);
+  BOOST_TEST(!client::connect(plain).has_value());
+  client_options distrustful = plain;
+  distrustful.tls = true;  // the system's authorities: they do not know the test CA
+  BOOST_TEST(!client::connect(distrustful).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
