@@ -100,6 +100,7 @@ class cluster {
 
   const std::filesystem::path& dir() const { return dir_.path(); }
   uint16_t port() const { return port_; }
+  uint16_t http_port() const { return http_port_; }
   std::string core_address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   void start_core(const std::vector<std::string>& extra = {}) {
