@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/connection_limiter.hpp"
+#include "common/io_service_thread.hpp"
 #include "common/log.hpp"
 #include "common/utf8.hpp"
 
@@ -341,11 +342,6 @@ class session : public std::enable_shared_from_this<session> {
   std::atomic<size_t> backlog_{0};  // bytes handed to send() and not yet written
 };
 
-bool out_of_descriptors(const beast::error_code& ec) {
-  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
-         ec == net::error::no_memory || ec == beast::error_code(ENFILE, beast::system_category());
-}
-
 // Best effort, without blocking: tells a client turned away at accept why, then closes.
 void turn_away(tcp::socket& socket) {
   static const std::string busy = [] {
@@ -470,19 +466,7 @@ result<uint16_t> http_server::start(const std::function<void(uint16_t)>& before_
     before_serving(port);
   impl_->accept();
   for (unsigned i = 0; i < std::max(1u, impl_->opts.threads); ++i)
-    impl_->threads.emplace_back([c = impl_->core.get()] {
-      // A handler that throws out of Asio ends run(); log it and go on serving, the process stays up.
-      for (;;) {
-        try {
-          c->io.run();
-          return;
-        } catch (const std::exception& e) {
-          log::error("http_thread_exception").kv("error", e.what());
-        } catch (...) {
-          log::error("http_thread_exception").kv("error", "unknown");
-        }
-      }
-    });
+    impl_->threads.push_back(io_service_thread(impl_->core->io, "http_thread"));
   return port;
 }
 

@@ -17,6 +17,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/connection_limiter.hpp"
+#include "common/io_service_thread.hpp"
 #include "common/log.hpp"
 
 namespace crowdiff {
@@ -33,11 +34,6 @@ struct guard_core {
   bool stopped = false;
   net::io_context io;  // last: destroyed first, with the handlers (and connections) it still holds
 };
-
-bool out_of_descriptors(const error_code& ec) {
-  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
-         ec == net::error::no_memory || ec == error_code(ENFILE, boost::system::system_category());
-}
 
 using tls_stream = net::ssl::stream<tcp::socket>;
 
@@ -335,19 +331,7 @@ result<std::unique_ptr<node_port_guard>> node_port_guard::start(const options& o
   p->port = acc.local_endpoint().port();
   p->backoff.emplace(p->core.io);
   p->accept();
-  auto* raw = p.get();
-  p->thread = std::thread([raw] {
-    for (;;) {
-      try {
-        raw->core.io.run();
-        return;
-      } catch (const std::exception& e) {
-        log::error("node_port_guard_exception").kv("error", e.what());
-      } catch (...) {
-        log::error("node_port_guard_exception").kv("error", "unknown");
-      }
-    }
-  });
+  p->thread = io_service_thread(p->core.io, "node_port_guard");
   return std::unique_ptr<node_port_guard>{new node_port_guard(std::move(p))};
 }
 

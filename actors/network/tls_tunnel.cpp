@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/io_service_thread.hpp"
 #include "common/log.hpp"
 
 namespace crowdiff {
@@ -191,19 +192,7 @@ result<std::unique_ptr<tls_tunnel>> tls_tunnel::start(const options& opts) {
     return status{errc::unavailable, "cannot open the TLS tunnel on loopback: " + ec.message()};
   p->port = acc.local_endpoint().port();
   p->accept();
-  auto* raw = p.get();
-  p->thread = std::thread([raw] {
-    for (;;) {
-      try {
-        raw->core.io.run();
-        return;
-      } catch (const std::exception& e) {
-        log::error("tls_tunnel_exception").kv("error", e.what());
-      } catch (...) {
-        log::error("tls_tunnel_exception").kv("error", "unknown");
-      }
-    }
-  });
+  p->thread = io_service_thread(p->core.io, "tls_tunnel");
   return std::unique_ptr<tls_tunnel>{new tls_tunnel(std::move(p))};
 }
 

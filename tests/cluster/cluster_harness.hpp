@@ -68,6 +68,16 @@ class child_process {
 };
 
 /// A port nothing listens on right now.
+/// A process's resident memory in MiB (VmRSS); 0 when it cannot be read.
+inline double resident_mib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
 inline uint16_t free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

@@ -258,27 +258,13 @@ BOOST_AUTO_TEST_CASE(hostile_clients_get_errors_and_the_core_keeps_serving) {
   check_books(*admin);
 }
 
-namespace {
-
-// A process's resident memory in MiB (VmRSS).
-double rss_mib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
-
-}  // namespace
-
 // CAF 0.17 allocates whatever payload a BASP header announces; before the guard, four such headers took a
 // core to 3.2 GB. Now each is refused before its payload is read, and the core serves on.
 BOOST_AUTO_TEST_CASE(headers_announcing_gigabytes_on_the_node_port_cost_the_core_nothing) {
   cluster c;
   c.start_core();
   auto admin = c.connect(c.admin_key());
-  double before = rss_mib(c.core_pid());
+  double before = resident_mib(c.core_pid());
   namespace net = boost::asio;
   net::io_context io;
   for (uint8_t operation :
@@ -307,7 +293,7 @@ BOOST_AUTO_TEST_CASE(headers_announcing_gigabytes_on_the_node_port_cost_the_core
     }
     BOOST_TEST(closed);
   }
-  double after = rss_mib(c.core_pid());
+  double after = resident_mib(c.core_pid());
   BOOST_TEST(after - before < 64.0, "the core grew from " << before << " to " << after << " MiB");
   auto owner = admin->add_user("owner");
   BOOST_TEST(owner.has_value());  // still serving

@@ -17,15 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-double resident_mib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
-
 struct http_core {
   http_core() {
     c.start_core({"--gateway.listen_host=127.0.0.1", "--gateway.header_timeout_ms=2000",
