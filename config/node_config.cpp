@@ -165,6 +165,8 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
     lim->set_max_concurrent_jobs(30);
   if (lim->max_source_image_bytes() == 0)
     lim->set_max_source_image_bytes(16u << 20);
+  if (lim->max_catalog_models() == 0)
+    lim->set_max_catalog_models(4096);
   return c;
 }
 
@@ -191,6 +193,7 @@ status validate(const v1::NodeConfig& c) {
   CROWDIFF_RETURN_IF_ERROR(range("limits.max_images", c.limits().max_images(), 1, 20));
   CROWDIFF_RETURN_IF_ERROR(range("limits.max_steps", c.limits().max_steps(), 1, 1000));
   CROWDIFF_RETURN_IF_ERROR(range("limits.max_side", c.limits().max_side(), 64, 8192));
+  CROWDIFF_RETURN_IF_ERROR(range("limits.max_catalog_models", c.limits().max_catalog_models(), 1, 1'000'000));
   if (c.limits().max_side() % 8 != 0)
     return status{errc::invalid_argument, "limits.max_side must be a multiple of 8"};
   CROWDIFF_RETURN_IF_ERROR(range("network.port", c.network().port(), 1, 65'535));

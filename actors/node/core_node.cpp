@@ -32,6 +32,7 @@ core_handles spawn_core(caf::actor_system& system, persistence::store& store, co
   sched.tick_interval = timing.scheduler_tick;
   sched.uptime_interval = timing.uptime_interval;
   sched.now = now;
+  sched.max_catalog_models = config.limits().max_catalog_models();
   core.scheduler = system.spawn(scheduler_fn, std::move(sched));
 
   broker_options broker;

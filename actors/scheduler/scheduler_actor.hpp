@@ -19,7 +19,7 @@ struct scheduler_options {
   scheduling::allocator_config allocation;
   std::chrono::milliseconds tick_interval{1000};
   std::chrono::milliseconds uptime_interval{60'000};
-  size_t max_catalog_models = 4096;  ///< distinct model names live workers may bring into the catalog
+  size_t max_catalog_models = 4096;  ///< limits.max_catalog_models: model names live workers may bring in
   clock_fn now = wall_ms;
 };
 

@@ -265,6 +265,27 @@ BOOST_AUTO_TEST_CASE(faults_are_retried_on_other_workers_then_fail_uncharged) {
 
 // A worker's error message is outside text: bytes that are not UTF-8, or a cut inside a character, must not
 // make the job's stored record unreadable.
+BOOST_AUTO_TEST_CASE(the_catalog_holds_at_most_its_configured_number_of_names) {
+  config.mutable_limits()->set_max_catalog_models(2);
+  restart();
+  auto alice = add_user("alice", 100);
+  auto owner = add_user("owner");
+  add_worker("many", owner.id, std::make_shared<fake_generator>(std::vector<std::string>{"m1", "m2", "m3"}));
+  auto known = [&] {
+    int n = 0;
+    for (const char* m : {"m1", "m2", "m3"}) {
+      auto r = request();
+      r.add_models(m);
+      n += submit(alice.key, r).second ? 0 : 1;
+    }
+    return n;
+  };
+  int seen = 0;
+  for (int i = 0; i < 1000 && (seen = known()) < 2; ++i)
+    std::this_thread::yield();
+  BOOST_TEST(seen == 2);
+}
+
 BOOST_AUTO_TEST_CASE(a_worker_fault_message_that_is_not_utf8_is_stored_safely) {
   config.mutable_scheduler()->set_max_attempts(1);
   restart();
