@@ -4,11 +4,16 @@
 #include "gateway/http_server.hpp"
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "raw_connection.hpp"
@@ -167,6 +172,48 @@ BOOST_AUTO_TEST_CASE(bodies_being_read_are_capped_per_address) {
   BOOST_TEST(s.status("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n") == 503u);  // same address
   BOOST_TEST(s.status("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n" + std::string(800, 'z'),
                       "127.0.0.2") == 200u);  // another address is not held up
+}
+
+// At the descriptor limit an accept fails until a descriptor is freed; retrying at once would spin a core
+// (seen: 100% CPU). The server waits instead, then serves the connections that waited in the backlog.
+BOOST_AUTO_TEST_CASE(at_the_descriptor_limit_the_server_waits_instead_of_spinning) {
+  small_server s;
+  // Client sockets made before the limit is lowered: connecting them needs no new descriptor here, but the
+  // server's accept does.
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<boost::asio::ip::tcp::socket>(io));
+    clients.back()->open(boost::asio::ip::tcp::v4());
+  }
+  rlimit saved{};
+  BOOST_REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  size_t open_now = static_cast<size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                                                      std::filesystem::directory_iterator{}));
+  rlimit lowered = saved;
+  lowered.rlim_cur = open_now;  // the directory iterator's own descriptor is closed again by now
+  BOOST_REQUIRE(setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+  for (auto& c : clients)
+    c->connect({boost::asio::ip::make_address("127.0.0.1"), s.port});
+  auto cpu_ms = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000.0 +
+           (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000.0;
+  };
+  double before = cpu_ms();
+  std::this_thread::sleep_for(500ms);
+  double used = cpu_ms() - before;
+  BOOST_REQUIRE(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+  BOOST_TEST(used < 200.0, "the server used " << used << " ms of CPU in 500 ms at the descriptor limit");
+  // Descriptors again: the waiting connections are accepted and served.
+  auto request = get("/");
+  boost::asio::write(*clients[0], boost::asio::buffer(request));
+  boost::asio::streambuf answer;
+  boost::system::error_code ec;
+  boost::asio::read_until(*clients[0], answer, "\r\n\r\n", ec);
+  std::string head{boost::asio::buffers_begin(answer.data()), boost::asio::buffers_end(answer.data())};
+  BOOST_TEST(raw_connection::status_of(head) == 200u);
 }
 
 BOOST_AUTO_TEST_CASE(closed_connections_are_counted_out) {
