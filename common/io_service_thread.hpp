@@ -11,6 +11,7 @@
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "common/log.hpp"
@@ -32,6 +33,20 @@ inline std::thread io_service_thread(boost::asio::io_context& io, std::string wh
       }
     }
   });
+}
+
+/// Stops a listener whose io_context `thread` runs: `close_all` runs on that thread (close the acceptor and
+/// every connection), then the thread ends; what the closes left (aborted reads and writes) is run here, so
+/// every connection lets go of itself while what it updates still exists.
+template <class CloseAll>
+void stop_io_service(boost::asio::io_context& io, std::thread& thread, CloseAll close_all) {
+  if (!thread.joinable())
+    return;
+  boost::asio::post(io, std::move(close_all));
+  boost::asio::post(io, [&io] { io.stop(); });
+  thread.join();
+  io.restart();
+  io.poll();
 }
 
 /// True when an accept failed for want of descriptors or memory: retrying at once would spin, as the pending

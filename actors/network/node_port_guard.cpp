@@ -348,9 +348,9 @@ size_t node_port_guard::buffered_bytes() const {
 }
 
 void node_port_guard::stop() {
-  if (!impl_ || !impl_->thread.joinable())
+  if (!impl_)
     return;
-  net::post(impl_->core.io, [p = impl_.get()] {
+  stop_io_service(impl_->core.io, impl_->thread, [p = impl_.get()] {
     p->core.stopped = true;
     error_code ignored;
     p->acceptor->close(ignored);
@@ -359,12 +359,6 @@ void node_port_guard::stop() {
       if (auto c = w.lock())
         c->close(nullptr);
   });
-  net::post(impl_->core.io, [p = impl_.get()] { p->core.io.stop(); });
-  impl_->thread.join();
-  // No thread runs the io_context now: run what the closes left (aborted reads and writes), so every
-  // connection lets go of itself while the counters it updates still exist.
-  impl_->core.io.restart();
-  impl_->core.io.poll();
   impl_->live.clear();
 }
 

@@ -201,19 +201,15 @@ uint16_t tls_tunnel::port() const {
 }
 
 void tls_tunnel::stop() {
-  if (!impl_ || !impl_->thread.joinable())
+  if (!impl_)
     return;
-  net::post(impl_->core.io, [p = impl_.get()] {
+  stop_io_service(impl_->core.io, impl_->thread, [p = impl_.get()] {
     error_code ignored;
     p->acceptor->close(ignored);
     for (auto& w : p->live)
       if (auto c = w.lock())
         c->close(nullptr);
   });
-  net::post(impl_->core.io, [p = impl_.get()] { p->core.io.stop(); });
-  impl_->thread.join();
-  impl_->core.io.restart();
-  impl_->core.io.poll();
   impl_->live.clear();
 }
 
