@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <exception>
+#include <pthread.h>
 #include <string>
 #include <thread>
 
@@ -21,7 +22,8 @@ namespace crowdiff {
 /// A thread that runs `io` until it is stopped or runs out of work; an exception out of a handler is logged
 /// (`<what>_exception`) and the thread goes on serving.
 inline std::thread io_service_thread(boost::asio::io_context& io, std::string what) {
-  return std::thread([&io, event = std::move(what) + "_exception"] {
+  return std::thread([&io, name = what.substr(0, 15), event = what + "_exception"] {
+    pthread_setname_np(pthread_self(), name.c_str());  // for top, perf and /proc (15 characters at most)
     for (;;) {
       try {
         io.run();

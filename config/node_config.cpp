@@ -102,6 +102,10 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
     net->set_max_buffered_bytes_per_ip(160u << 20);
   if (net->frame_timeout_ms() == 0)
     net->set_frame_timeout_ms(60'000);
+  if (net->max_pending_requests() == 0)
+    net->set_max_pending_requests(256);
+  if (net->max_messages_per_s() == 0)
+    net->set_max_messages_per_s(20'000);
   auto* wk = c.mutable_worker();
   if (wk->reconnect_max_ms() == 0)
     wk->set_reconnect_max_ms(10'000);
@@ -212,6 +216,10 @@ status validate(const v1::NodeConfig& c) {
                                  static_cast<double>(c.network().max_message_bytes()),
                                  static_cast<double>(c.network().max_buffered_bytes())));
   CROWDIFF_RETURN_IF_ERROR(range("network.frame_timeout_ms", c.network().frame_timeout_ms(), 100, 3'600'000));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("network.max_pending_requests", c.network().max_pending_requests(), 1, 1'000'000));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("network.max_messages_per_s", c.network().max_messages_per_s(), 1, 10'000'000));
   CROWDIFF_RETURN_IF_ERROR(range("gateway.webhook_attempts", c.gateway().webhook_attempts(), 1, 20));
   CROWDIFF_RETURN_IF_ERROR(range("gateway.webhook_backoff_ms", c.gateway().webhook_backoff_ms(), 1, 300'000));
   CROWDIFF_RETURN_IF_ERROR(

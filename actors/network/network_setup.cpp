@@ -70,6 +70,8 @@ result<node_port> publish_entrance(caf::actor_system& system, const entrance_act
   o.max_buffered_bytes = network.max_buffered_bytes();
   o.max_buffered_bytes_per_ip = network.max_buffered_bytes_per_ip();
   o.frame_timeout = std::chrono::milliseconds(network.frame_timeout_ms());
+  o.flow.max_pending_requests = network.max_pending_requests();
+  o.flow.messages_per_s = network.max_messages_per_s();
   if (network.tls_public() && !network.tls()) {
     o.tls_certificate = network.tls_certificate();
     o.tls_key = network.tls_key();

@@ -1,5 +1,6 @@
 #include "actors/network/node_port_guard.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "actors/network/peer_flow.hpp"
 #include "common/connection_limiter.hpp"
 #include "common/io_service_thread.hpp"
 #include "common/log.hpp"
@@ -26,6 +28,12 @@ namespace {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // What the connections share. Used on the guard's one thread, except the limiter (read by tests).
 struct guard_core {
@@ -64,7 +72,10 @@ class guarded_connection final : public guard_connection,
         peer_(std::move(peer)),
         backend_(core.io),
         timer_(core.io),
-        address_(std::move(address)) {}
+        pace_timer_(core.io),
+        down_timer_(core.io),
+        address_(std::move(address)),
+        flow_(core.opts.flow, steady_ms()) {}
 
   ~guarded_connection() {
     core_.limits->give_back_bytes(address_, held_);
@@ -96,6 +107,8 @@ class guarded_connection final : public guard_connection,
                            [self](const error_code& ec) {
                              if (ec)
                                return self->close("the node port's backend is not reachable");
+                             error_code ignored;
+                             self->backend_.set_option(tcp::no_delay(true), ignored);
                              self->read_header();
                              self->pump_down();
                            });
@@ -110,6 +123,8 @@ class guarded_connection final : public guard_connection,
       log::warning("node_port_refused").kv("peer", address_).kv("reason", why);
     error_code ignored;
     timer_.cancel();
+    pace_timer_.cancel();
+    down_timer_.cancel();
     lowest(peer_).close(ignored);
     backend_.close(ignored);
   }
@@ -180,8 +195,29 @@ class guarded_connection final : public guard_connection,
         self->handshaken_ = true;
         self->timer_.cancel();
       }
-      self->read_header();
+      self->flow_.sent_up(self->header_.data(), steady_ms());
+      self->read_next();
     });
+  }
+
+  // The peer's next frame is read only while it has fewer requests pending than allowed (else the answer
+  // that retires one resumes reading, in pump_down) and tokens left (else after a pause).
+  void read_next() {
+    auto wait = flow_.before_next(steady_ms());
+    if (wait.for_answer) {
+      waiting_for_answer_ = true;
+      return;
+    }
+    if (wait.ms > 0) {
+      auto self = this->shared_from_this();
+      pace_timer_.expires_after(std::chrono::milliseconds(wait.ms));
+      pace_timer_.async_wait([self](const error_code& ec) {
+        if (!ec && !self->closed_)
+          self->read_next();
+      });
+      return;
+    }
+    read_header();
   }
 
   void release_frame() {
@@ -191,17 +227,62 @@ class guarded_connection final : public guard_connection,
     frame_.shrink_to_fit();
   }
 
-  // Core to peer: passed on as it comes, one buffer at a time (the core is trusted).
+  // Core to peer: passed on as it comes, one buffer at a time (the core is trusted), while the frame
+  // boundaries in it are followed so that every header is shown to the flow: an answer may let the peer send
+  // again.
   void pump_down() {
     auto self = this->shared_from_this();
     backend_.async_read_some(net::buffer(down_), [self](const error_code& ec, size_t n) {
       if (ec || self->closed_)
         return self->close(nullptr);
-      net::async_write(self->peer_, net::buffer(self->down_.data(), n), [self](const error_code& e, size_t) {
-        if (e || self->closed_)
-          return self->close(nullptr);
-        self->pump_down();
-      });
+      self->follow_down(self->down_.data(), n);
+      if (self->waiting_for_answer_ && !self->flow_.before_next(steady_ms()).for_answer) {
+        self->waiting_for_answer_ = false;
+        self->read_next();
+      }
+      self->write_down(net::buffer(self->down_.data(), n), [self] { self->pump_down(); });
+    });
+  }
+
+  void follow_down(const uint8_t* p, size_t n) {
+    while (n > 0) {
+      if (down_left_ > 0) {  // inside a payload
+        size_t k = std::min(n, down_left_);
+        down_left_ -= k;
+        p += k;
+        n -= k;
+        continue;
+      }
+      size_t k = std::min(n, down_header_.size() - down_have_);
+      std::copy_n(p, k, down_header_.begin() + static_cast<long>(down_have_));
+      down_have_ += k;
+      p += k;
+      n -= k;
+      if (down_have_ == down_header_.size()) {
+        const auto& h = down_header_;
+        flow_.sent_down(h.data());
+        down_left_ = (size_t{h[4]} << 24) | (size_t{h[5]} << 16) | (size_t{h[6]} << 8) | size_t{h[7]};
+        down_have_ = 0;
+      }
+    }
+  }
+
+  // A peer that does not take what the core sends within the frame timeout is dropped: otherwise the core
+  // would hold its unread answers without end.
+  template <class Then>
+  void write_down(net::const_buffer bytes, Then then) {
+    auto self = this->shared_from_this();
+    down_timer_.expires_after(core_.opts.frame_timeout);
+    down_timer_.async_wait([self, write = ++down_writes_](const error_code& e) {
+      if (!e && self->down_writes_ == write && self->down_busy_)
+        self->close("a peer that does not read what the core sends");
+    });
+    down_busy_ = true;
+    net::async_write(peer_, bytes, [self, then](const error_code& e, size_t) {
+      self->down_busy_ = false;
+      if (e || self->closed_)
+        return self->close(nullptr);
+      then();
     });
   }
 
@@ -209,10 +290,19 @@ class guarded_connection final : public guard_connection,
   Stream peer_;
   tcp::socket backend_;
   net::steady_timer timer_;
+  net::steady_timer pace_timer_;
+  net::steady_timer down_timer_;
   std::string address_;
+  node_guard::peer_flow flow_;
   std::array<uint8_t, node_guard::basp_header_bytes> header_{};
   std::array<uint8_t, 16 * 1024> chunk_{};
   std::array<uint8_t, 16 * 1024> down_{};
+  std::array<uint8_t, node_guard::basp_header_bytes> down_header_{};
+  size_t down_have_ = 0;      // bytes of the header going down seen so far
+  size_t down_left_ = 0;      // payload bytes of the frame going down still to pass
+  uint64_t down_writes_ = 0;  // writes to the peer given a deadline
+  bool down_busy_ = false;
+  bool waiting_for_answer_ = false;
   std::vector<uint8_t> frame_;  // the frame being read; its capacity is what is counted in the limiter
   size_t frame_payload_ = 0;
   size_t payload_left_ = 0;

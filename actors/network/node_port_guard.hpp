@@ -4,8 +4,10 @@
 // only) nothing but checked BASP frames. CAF 0.17 allocates whatever payload a header announces before any
 // login; the guard reads each header first, refuses anything but a handshake before the handshake and any
 // payload over the limit, buffers a frame's payload as its bytes actually arrive (so memory follows what a
-// peer really sent, capped in all), and only then passes the frame on. Connections are capped in total and
-// per address (as are the bytes buffered), a peer that has not finished its handshake in time is dropped,
+// peer really sent, capped in all), and only then passes the frame on. A peer with too many requests
+// pending, or sending too fast, is read no further until the core has answered or time has passed
+// (peer_flow.hpp), and one that does not read what the core sends is dropped. Connections are capped in total
+// and per address (as are the bytes buffered), a peer that has not finished its handshake in time is dropped,
 // and so is one whose message does not arrive whole within the frame timeout.
 
 #include <chrono>
@@ -14,6 +16,7 @@
 #include <string>
 
 #include "actors/network/basp_frame.hpp"
+#include "actors/network/peer_flow.hpp"
 #include "common/status.hpp"
 
 namespace crowdiff {
@@ -28,9 +31,11 @@ class node_port_guard {
     std::chrono::milliseconds handshake_timeout{10'000};
     size_t max_connections = 1024;
     size_t max_connections_per_ip = 32;
-    size_t max_buffered_bytes = 512u << 20;           ///< payloads being buffered, all connections together
-    size_t max_buffered_bytes_per_ip = 160u << 20;    ///< the same, from one address
-    std::chrono::milliseconds frame_timeout{60'000};  ///< a message, from its header to its last byte
+    size_t max_buffered_bytes = 512u << 20;         ///< payloads being buffered, all connections together
+    size_t max_buffered_bytes_per_ip = 160u << 20;  ///< the same, from one address
+    std::chrono::milliseconds frame_timeout{
+        60'000};                   ///< a message, from its header to its last byte, each way
+    node_guard::flow_limits flow;  ///< requests pending and messages a second, per connection (peer_flow.hpp)
     /// Set: peers connect with TLS, which ends here; the certificate (PEM chain) proves who the core is and
     /// peers need none (their API key says who they are, inside the encrypted connection).
     std::string tls_certificate;

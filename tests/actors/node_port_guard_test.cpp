@@ -11,9 +11,12 @@
 #include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include "actors/network/peer_flow.hpp"
 
 using namespace crowdiff;
 using namespace std::chrono_literals;
@@ -28,19 +31,42 @@ void send(tcp::socket& s, const std::string& bytes) {
   net::write(s, net::buffer(bytes), ignored);
 }
 
-// A BASP header: operation, padding, flags, payload length (big-endian), then zeros.
-std::string header(uint8_t operation, uint32_t payload) {
+void put_u64(std::string& h, size_t at, uint64_t v) {
+  for (int i = 7; i >= 0; --i, v >>= 8)
+    h[at + static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
+}
+
+// A BASP header: operation, padding, flags, payload length, the operation's data (a message id), source and
+// destination actor (big-endian).
+std::string header(uint8_t operation, uint32_t payload, uint64_t message_id = 0, uint64_t source = 0,
+                   uint64_t destination = 0) {
   std::string h(node_guard::basp_header_bytes, '\0');
   h[0] = static_cast<char>(operation);
   h[4] = static_cast<char>(payload >> 24);
   h[5] = static_cast<char>(payload >> 16);
   h[6] = static_cast<char>(payload >> 8);
   h[7] = static_cast<char>(payload);
+  put_u64(h, 8, message_id);
+  put_u64(h, 16, source);
+  put_u64(h, 24, destination);
   return h;
 }
 
-// Accepts connections on loopback and keeps every byte they send; says "hello" to each, as CAF's server
-// handshake would.
+// CAF's message ids: a request carries its id (category "normal" in bits 60-61); its answer the same id with
+// the top bit set.
+constexpr uint64_t normal_category = 0x1000000000000000ull;
+uint64_t request_id(uint64_t id) {
+  return normal_category | id;
+}
+uint64_t answer_id(uint64_t id) {
+  return 0x8000000000000000ull | normal_category | id;
+}
+
+// What the backend says first, as CAF's server handshake would: a frame.
+const std::string greeting = header(0, 5) + "hello";
+
+// Accepts connections on loopback and keeps every byte they send; greets each as CAF's server handshake
+// would, and sends down what a test asks.
 class recording_backend {
  public:
   recording_backend() : acceptor_(io_, tcp::endpoint{net::ip::make_address("127.0.0.1"), 0}) {
@@ -57,6 +83,13 @@ class recording_backend {
     return received_;
   }
   int connections() const { return connections_.load(); }
+  /// Sends `bytes` down the latest connection (from the backend's thread).
+  void send_down(std::string bytes) {
+    net::post(io_, [this, b = std::make_shared<std::string>(std::move(bytes))] {
+      if (latest_)
+        net::async_write(*latest_, net::buffer(*b), [b](boost::system::error_code, size_t) {});
+    });
+  }
 
  private:
   void accept() {
@@ -65,7 +98,8 @@ class recording_backend {
         return;
       ++connections_;
       auto sock = std::make_shared<tcp::socket>(std::move(s));
-      net::write(*sock, net::buffer(std::string("hello")), ec);
+      latest_ = sock;
+      net::write(*sock, net::buffer(greeting), ec);
       read(sock);
       accept();
     });
@@ -88,6 +122,7 @@ class recording_backend {
   std::thread thread_;
   std::mutex mutex_;
   std::string received_;
+  std::shared_ptr<tcp::socket> latest_;
   std::atomic<int> connections_{0};
 };
 
@@ -166,9 +201,9 @@ BOOST_AUTO_TEST_CASE(headers_are_checked_before_anything_passes) {
 BOOST_AUTO_TEST_CASE(checked_frames_pass_byte_for_byte_both_ways) {
   guarded g;
   auto s = g.connect();
-  std::array<char, 5> hello{};
+  std::string hello(greeting.size(), '\0');
   net::read(s, net::buffer(hello));  // the backend's bytes come through untouched
-  BOOST_TEST(std::string(hello.data(), 5) == "hello");
+  BOOST_TEST(hello == greeting);
   std::string frames = header(1, 3) + "abc" + header(2, 4) + "wxyz" + header(6, 0);
   send(s, frames);
   BOOST_TEST(g.eventually([&] { return g.backend.received() == frames; }));
@@ -257,6 +292,73 @@ BOOST_AUTO_TEST_CASE(silence_and_crowds_are_turned_away) {
   BOOST_TEST(guarded::closed(three));
   auto elsewhere = h.connect("127.0.0.2");
   BOOST_TEST(h.eventually([&] { return h.guard->connections() == 3u; }));
+}
+
+BOOST_AUTO_TEST_CASE(requests_pending_and_message_rate_are_counted_per_connection) {
+  auto h = [](uint8_t op, uint64_t id, uint64_t src, uint64_t dst) {
+    static std::string keep;
+    keep = header(op, 0, id, src, dst);
+    return reinterpret_cast<const uint8_t*>(keep.data());
+  };
+  node_guard::peer_flow flow({2, 1000}, 0);
+  flow.sent_up(h(2, request_id(1), 7, 99), 0);
+  flow.sent_up(h(2, 0, 7, 99), 0);             // one-way: nothing to wait for
+  flow.sent_up(h(2, answer_id(5), 7, 99), 0);  // the peer answering the core
+  BOOST_TEST(!flow.before_next(0).for_answer);
+  flow.sent_up(h(3, request_id(1), 8, 99), 0);  // another of its actors may use the same id
+  BOOST_TEST(flow.pending_requests() == 2u);
+  BOOST_TEST(flow.before_next(0).for_answer);
+  flow.sent_down(h(2, answer_id(1), 99, 9));   // an answer to an actor that asked nothing
+  flow.sent_down(h(2, request_id(1), 99, 7));  // the core asking, not answering
+  BOOST_TEST(flow.before_next(0).for_answer);
+  flow.sent_down(h(2, answer_id(1), 99, 7));
+  BOOST_TEST(!flow.before_next(0).for_answer);
+  BOOST_TEST(flow.pending_requests() == 1u);
+
+  node_guard::peer_flow paced({100, 10}, 0);  // ten a second, ten at once
+  for (int i = 0; i < 10; ++i) {
+    BOOST_TEST(paced.before_next(0).ms == 0);
+    paced.sent_up(h(6, 0, 0, 0), 0);
+  }
+  BOOST_TEST(paced.before_next(0).ms == 100);
+  BOOST_TEST(paced.before_next(50).ms == 50);
+  BOOST_TEST(paced.before_next(100).ms == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_with_too_many_requests_pending_is_read_no_further_until_answered) {
+  node_port_guard::options o;
+  o.flow.max_pending_requests = 2;
+  guarded g(o);
+  auto s = g.connect();
+  std::string hello(greeting.size(), '\0');
+  net::read(s, net::buffer(hello));
+  std::string hand = header(1, 3) + "abc";
+  std::string first = header(2, 1, request_id(1), 7, 42) + "1";
+  std::string second = header(2, 1, request_id(2), 7, 42) + "2";
+  std::string third = header(2, 1, request_id(3), 7, 42) + "3";
+  send(s, hand + first + second + third);
+  BOOST_TEST(g.eventually([&] { return g.backend.received() == hand + first + second; }));
+  std::this_thread::sleep_for(100ms);  // long enough for the third to pass, were it let through
+  BOOST_TEST(g.backend.received() == hand + first + second);
+  // The core answers the second: the third goes up, and the answer reaches the peer.
+  std::string answer = header(2, 2, answer_id(2), 42, 7) + "ok";
+  g.backend.send_down(answer);
+  BOOST_TEST(g.eventually([&] { return g.backend.received() == hand + first + second + third; }));
+  std::string got(answer.size(), '\0');
+  net::read(s, net::buffer(got));
+  BOOST_TEST(got == answer);
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_that_does_not_read_what_the_core_sends_is_dropped) {
+  node_port_guard::options o;
+  o.frame_timeout = 200ms;
+  guarded g(o);
+  auto s = g.connect();  // and never reads
+  send(s, header(1, 3) + "abc");
+  BOOST_TEST(g.eventually([&] { return g.guard->connections() == 1u && !g.backend.received().empty(); }));
+  constexpr uint32_t big = 48u << 20;  // more than the socket buffers on both sides take
+  g.backend.send_down(header(2, big) + std::string(big, 'x'));
+  BOOST_TEST(g.eventually([&] { return g.guard->connections() == 0u; }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -105,3 +105,41 @@ seed("fuzz_prompt", "negative", "a cat ### blurry, lowres")
 seed("fuzz_prompt", "weights", "(red hair:1.3), [blue eyes], masterpiece")
 seed("fuzz_prompt", "unicode", "caf\u00e9 \u65e5\u672c \U0001F600 \u0301\u200b")
 seed("fuzz_prompt", "long", " ".join(["word"] * 400))
+
+# Requests through the live gateway: a method byte (0 GET, 1 POST, 2 PUT, 3 DELETE, 4 PATCH, 5 OPTIONS), a key
+# byte (0 none, 1 anonymous, 2 a user's, 3 a wrong one), the target, a newline, the body.
+def request(method, key, target, body=""):
+    return bytes([method, key]) + target.encode() + b"\n" + (body if isinstance(body, bytes) else body.encode())
+
+
+GET, POST, PUT, DELETE = 0, 1, 2, 3
+job = "4fcc4884-b72a-4728-8979-25e8e0d2ea9d"
+seed("fuzz_gateway_router", "heartbeat", request(GET, 0, "/api/v2/status/heartbeat"))
+seed("fuzz_gateway_router", "models", request(GET, 0, "/api/v2/status/models"))
+seed("fuzz_gateway_router", "performance", request(GET, 0, "/api/v2/status/performance"))
+seed("fuzz_gateway_router", "totals", request(GET, 0, "/api/v2/stats/img/totals"))
+seed("fuzz_gateway_router", "async", request(POST, 2, "/api/v2/generate/async", json.dumps(
+    {"prompt": "a cat", "models": ["stable_diffusion"], "params": {"steps": 5, "n": 1}})))
+seed("fuzz_gateway_router", "async_anonymous", request(POST, 0, "/api/v2/generate/async", json.dumps(
+    {"prompt": "a cat", "params": {"width": 512, "height": 512}, "dry_run": True})))
+seed("fuzz_gateway_router", "check", request(GET, 0, "/api/v2/generate/check/" + job))
+seed("fuzz_gateway_router", "status", request(GET, 0, "/api/v2/generate/status/" + job))
+seed("fuzz_gateway_router", "cancel", request(DELETE, 1, "/api/v2/generate/status/" + job))
+seed("fuzz_gateway_router", "events", request(GET, 0, "/api/v2/generate/events/" + job))
+seed("fuzz_gateway_router", "pop", request(POST, 2, "/api/v2/generate/pop", json.dumps(
+    {"name": "fuzz-worker", "models": ["stable_diffusion"], "max_pixels": 262144})))
+seed("fuzz_gateway_router", "submit", request(POST, 2, "/api/v2/generate/submit", json.dumps(
+    {"id": job, "generation": "R2", "state": "ok", "seed": 1})))
+seed("fuzz_gateway_router", "workers", request(GET, 0, "/api/v2/workers"))
+seed("fuzz_gateway_router", "worker_name", request(GET, 0, "/api/v2/workers/name/fuzz-worker"))
+seed("fuzz_gateway_router", "worker_put", request(PUT, 2, "/api/v2/workers/1", json.dumps({"maintenance": True})))
+seed("fuzz_gateway_router", "users", request(GET, 0, "/api/v2/users?page=1&sort=kudos"))
+seed("fuzz_gateway_router", "user", request(GET, 0, "/api/v2/users/1"))
+seed("fuzz_gateway_router", "find_user", request(GET, 2, "/api/v2/find_user"))
+seed("fuzz_gateway_router", "transfer", request(POST, 2, "/api/v2/kudos/transfer", json.dumps(
+    {"username": "fuzzer#1", "amount": 1})))
+seed("fuzz_gateway_router", "upload", request(PUT, 0, "/api/v2/r2/upload/" + job + "?expires=1&sig=00", b"\x89PNG"))
+seed("fuzz_gateway_router", "image", request(GET, 0, "/api/v2/r2/image/" + job + "/0?expires=1&sig=00"))
+seed("fuzz_gateway_router", "web", request(GET, 0, "/"))
+seed("fuzz_gateway_router", "swagger", request(GET, 0, "/api/swagger.json"))
+seed("fuzz_gateway_router", "bad_path", request(GET, 3, "/api/v2/workers/name/\xff"))
