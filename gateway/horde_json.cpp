@@ -7,28 +7,12 @@
 
 #include "common/clock.hpp"
 #include "gateway/bounded_json.hpp"
+#include "models/sampling/sampler_table.hpp"
 
 namespace crowdiff::gateway {
 namespace {
 
 using json = nlohmann::json;
-
-struct sampler_entry {
-  const char* name;
-  v1::Sampler value;
-};
-
-constexpr sampler_entry samplers[] = {{"k_euler", v1::K_EULER},
-                                      {"k_euler_a", v1::K_EULER_A},
-                                      {"k_heun", v1::K_HEUN},
-                                      {"k_dpm_2", v1::K_DPM_2},
-                                      {"k_dpm_2_a", v1::K_DPM_2_A},
-                                      {"k_lms", v1::K_LMS},
-                                      {"k_dpmpp_2m", v1::K_DPMPP_2M},
-                                      {"k_dpmpp_2s_a", v1::K_DPMPP_2S_A},
-                                      {"k_dpmpp_sde", v1::K_DPMPP_SDE},
-                                      {"DDIM", v1::DDIM},
-                                      {"lcm", v1::LCM}};
 
 // Fields AI Horde accepts that change nothing here (or nothing unless set to a non-default value).
 const std::set<std::string> top_level_known = {"prompt",
@@ -243,10 +227,7 @@ uuid image_id(const uuid& job, uint32_t index) {
 }
 
 std::string sampler_name(v1::Sampler s) {
-  for (const auto& e : samplers)
-    if (e.value == s)
-      return e.name;
-  return "k_euler_a";
+  return std::string(models::sampler_of_wire(s).horde_name);
 }
 
 bool parse_generate(const json& body, generate_input& out, field_errors& errors) {
@@ -280,13 +261,12 @@ bool parse_generate(const json& body, generate_input& out, field_errors& errors)
       errors["params." + key] = "unknown field";
   const std::string p = "params.";
 
-  std::string sampler = "k_euler_a";
+  std::string sampler(models::default_sampler.horde_name);
   get_string(params, "sampler_name", sampler, errors, 64, p);
   r.set_sampler(v1::SAMPLER_UNSPECIFIED);
-  for (const auto& e : samplers)
-    if (sampler == e.name)
-      r.set_sampler(e.value);
-  if (r.sampler() == v1::SAMPLER_UNSPECIFIED && errors.count(p + "sampler_name") == 0)
+  if (const auto* known = models::find_sampler(sampler))
+    r.set_sampler(static_cast<v1::Sampler>(known->wire));
+  else if (errors.count(p + "sampler_name") == 0)
     errors[p + "sampler_name"] = "'" + sampler + "' is not a sampler this server runs";
   double cfg = 5.0;
   get_number(params, "cfg_scale", 0, 100, 5.0, cfg, errors, p);

@@ -18,6 +18,7 @@
 #include "common/io_service_thread.hpp"
 #include "common/log.hpp"
 #include "common/utf8.hpp"
+#include "common/version.hpp"
 
 namespace crowdiff::gateway {
 namespace {
@@ -518,7 +519,7 @@ const std::vector<std::pair<std::string, std::string>>& common_headers() {
       {"Access-Control-Allow-Headers",
        "apikey, Client-Agent, X-Fields, Content-Type, Idempotency-Key, Proxied-For, Proxy-Authorization"},
       {"Access-Control-Expose-Headers", "Retry-After, Horde-Node"},
-      {"Horde-Node", "crowdiff:0.1.0"}};
+      {"Horde-Node", "crowdiff:" + std::string(version())}};
   return headers;
 }
 

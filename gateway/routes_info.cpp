@@ -9,6 +9,7 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/version.hpp"
 #include "gateway/actor_bridge.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/horde_requests.hpp"
@@ -280,7 +281,7 @@ bool route_info(gateway_context& ctx, http_request& req, const reply_ptr& r) {
   const auto& family = seg[2];
   if (family == "status" && seg.size() == 4 && req.method == "GET") {
     if (seg[3] == "heartbeat") {
-      reply_json(r, 200, json{{"message", "OK"}, {"version", "crowdiff 0.1.0"}});
+      reply_json(r, 200, json{{"message", "OK"}, {"version", "crowdiff " + std::string(version())}});
       return true;
     }
     if (seg[3] == "models") {

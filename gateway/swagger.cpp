@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/bounded_json.hpp"
+#include "models/sampling/sampler_table.hpp"
 
 namespace crowdiff::gateway {
 namespace {
@@ -124,7 +125,13 @@ std::string swagger_document(const std::string& public_url) {
   auto& d = doc["definitions"];
   d["RequestError"] =
       object({{"message", type("string")}, {"rc", type("string")}, {"errors", type("object")}});
-  d["ModelGenerationInputStable"] = object({{"sampler_name", type("string")},
+  json samplers = type("string");
+  for (const auto& s : models::sampler_table) {
+    samplers["enum"].push_back(s.horde_name);
+    samplers["x-display-names"][std::string(s.horde_name)] = s.a1111_name;
+  }
+  samplers["default"] = models::default_sampler.horde_name;
+  d["ModelGenerationInputStable"] = object({{"sampler_name", samplers},
                                             {"cfg_scale", type("number")},
                                             {"denoising_strength", type("number")},
                                             {"seed", type("string")},

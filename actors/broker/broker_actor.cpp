@@ -16,6 +16,7 @@
 #include "actors/errors.hpp"
 #include "actors/ledger/pricing.hpp"
 #include "common/log.hpp"
+#include "models/sampling/sampler_table.hpp"
 #include "persistence/job_table.hpp"
 #include "persistence/ledger_book.hpp"
 #include "persistence/meta_table.hpp"
@@ -90,7 +91,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         if (!req.has_seed())
           req.set_seed(random_seed());
         if (req.sampler() == v1::SAMPLER_UNSPECIFIED)
-          req.set_sampler(v1::K_EULER_A);
+          req.set_sampler(static_cast<v1::Sampler>(models::default_sampler.wire));
         *record->mutable_request() = std::move(req);
         record->set_state(v1::QUEUED);
         record->set_created_ms(now);

@@ -3,19 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/sampling/sampler_table.hpp"
+
 namespace crowdiff::ledger {
 
 uint32_t model_calls_per_step(v1::Sampler sampler) {
-  switch (sampler) {
-    case v1::K_HEUN:
-    case v1::K_DPM_2:
-    case v1::K_DPM_2_A:
-    case v1::K_DPMPP_2S_A:
-    case v1::K_DPMPP_SDE:
-      return 2;
-    default:
-      return 1;
-  }
+  return models::sampler_of_wire(sampler).calls_per_step;
 }
 
 uint32_t effective_steps(const v1::JobRequest& request) {

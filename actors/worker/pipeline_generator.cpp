@@ -7,6 +7,7 @@
 
 #include "actors/worker/worker_devices.hpp"
 #include "models/image/webp_codec.hpp"
+#include "models/sampling/sampler_table.hpp"
 
 namespace crowdiff {
 
@@ -52,30 +53,7 @@ uint64_t pixels_room(size_t budget, size_t largest_model, uint64_t bytes_per_pix
 }  // namespace
 
 std::string horde_sampler_name(v1::Sampler sampler) {
-  switch (sampler) {
-    case v1::K_EULER:
-      return "k_euler";
-    case v1::K_HEUN:
-      return "k_heun";
-    case v1::K_DPM_2:
-      return "k_dpm_2";
-    case v1::K_DPM_2_A:
-      return "k_dpm_2_a";
-    case v1::K_LMS:
-      return "k_lms";
-    case v1::K_DPMPP_2M:
-      return "k_dpmpp_2m";
-    case v1::K_DPMPP_2S_A:
-      return "k_dpmpp_2s_a";
-    case v1::K_DPMPP_SDE:
-      return "k_dpmpp_sde";
-    case v1::DDIM:
-      return "DDIM";
-    case v1::LCM:
-      return "lcm";
-    default:
-      return "k_euler_a";
-  }
+  return std::string(models::sampler_of_wire(sampler).horde_name);
 }
 
 result<std::unique_ptr<pipeline_generator>> pipeline_generator::create(pipeline_generator_options options) {
@@ -255,7 +233,7 @@ result<double> pipeline_generator::benchmark() {
   models::generation_request request;
   request.prompt = "a lighthouse on a cliff at dawn, oil painting";
   request.negative_prompt = "blurry";
-  request.sampler = "k_euler";
+  request.sampler = std::string(models::sampler_of(models::sampler_kind::euler).horde_name);
   request.steps = std::max(2, options_.benchmark_steps);
   request.cfg_scale = 7.0;
   request.width = static_cast<int>(side);

@@ -6,6 +6,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/worker/generator.hpp"
 #include "common/clock.hpp"
+#include "common/version.hpp"
 
 namespace crowdiff {
 
@@ -22,7 +23,7 @@ struct worker_options {
   /// Tasks the scheduler may push at once. The worker runs them one after another; the second waits in the
   /// worker, so the next image starts the moment one ends instead of a round trip later.
   uint32_t slots = 2;
-  std::string version = "crowdiff-worker:0.1.0";
+  std::string version = "crowdiff-worker:" + std::string(crowdiff::version());
   clock_fn now = wall_ms;
 };
 

@@ -6,6 +6,8 @@
 #include "apps/crowdiff/client_connection.hpp"
 #include "apps/crowdiff/commands.hpp"
 #include "common/clock.hpp"
+#include "common/version.hpp"
+#include "models/sampling/sampler_table.hpp"
 
 namespace crowdiff::app {
 namespace {
@@ -138,19 +140,17 @@ result<v1::JobRequest> request_from(const command_line& cli) {
     r.set_seed(v);
   }
   if (auto sampler = cli.get("sampler")) {
-    std::string upper = *sampler;
-    for (auto& c : upper)
-      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    v1::Sampler s;
-    if (!v1::Sampler_Parse(upper, &s) || s == v1::SAMPLER_UNSPECIFIED)
-      return status{errc::invalid_argument, "unknown sampler '" + *sampler + "'"};
-    r.set_sampler(s);
+    const auto* known = models::find_sampler(*sampler);
+    if (known == nullptr)
+      return status{errc::invalid_argument,
+                    "unknown sampler '" + *sampler + "' (the AI Horde's names: k_euler_a, ...)"};
+    r.set_sampler(static_cast<v1::Sampler>(known->wire));
   }
   r.set_karras(cli.has("karras"));
   r.set_nsfw(cli.has("nsfw"));
   if (auto model = cli.get("model"))
     r.add_models(*model);
-  r.set_client_agent("crowdiff-cli:0.1.0");
+  r.set_client_agent("crowdiff-cli:" + std::string(version()));
   return r;
 }
 

@@ -47,7 +47,7 @@ result<models::generation_request> request_from(const command_line& cli) {
     return status{errc::invalid_argument,
                   "say what to draw: crowdiff generate --model PATH \"PROMPT\" -o OUT.webp"};
   r.negative_prompt = cli.get("negative").value_or("");
-  r.sampler = cli.get("sampler").value_or("k_euler_a");
+  r.sampler = cli.get("sampler").value_or(std::string(models::default_sampler.horde_name));
   r.karras = cli.has("karras");
   auto steps = number<int>(cli, {"steps"}, 20, 1, 1000);
   auto cfg = number<double>(cli, {"cfg"}, 7.0, 0.0, 100.0);

@@ -77,6 +77,21 @@ async function loadModels() {
   if (models.some((m) => m.name === chosen)) select.value = chosen;
 }
 
+// The samplers this server runs, with their display names: from its Swagger document, so the page never
+// lists one the server would refuse.
+async function loadSamplers() {
+  let field;
+  try {
+    const res = await fetch("/api/swagger.json");
+    field = (await res.json()).definitions.ModelGenerationInputStable.properties.sampler_name;
+  } catch {
+    return; // no list: requests name no sampler and get the server's default
+  }
+  const names = field["x-display-names"] || {};
+  $("sampler").replaceChildren(...field.enum.map((s) => h("option", { value: s }, names[s] || s)));
+  $("sampler").value = field.default;
+}
+
 // -- the request --------------------------------------------------------------------------------------
 
 function size() {
@@ -91,7 +106,7 @@ function request() {
   const negative = $("negative").value.trim();
   const [width, height] = size();
   const params = {
-    sampler_name: $("sampler").value,
+    sampler_name: $("sampler").value || undefined, // none listed yet: the server's default
     cfg_scale: Number($("cfg").value),
     steps: Number($("steps").value),
     width,
@@ -230,4 +245,5 @@ window.addEventListener("hashchange", route);
 route();
 showCustomSize();
 showAccount();
+loadSamplers();
 loadModels().then(updateQuote);

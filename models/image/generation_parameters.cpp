@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "models/sampling/sampler_table.hpp"
+
 namespace crowdiff::models {
 namespace {
 
@@ -28,22 +30,8 @@ std::string short_float(double value) {
 }  // namespace
 
 std::string a1111_sampler_name(const std::string& horde_name) {
-  static const std::pair<const char*, const char*> names[] = {
-      {"k_euler", "Euler"},
-      {"k_euler_a", "Euler a"},
-      {"k_heun", "Heun"},
-      {"k_dpm_2", "DPM2"},
-      {"k_dpm_2_a", "DPM2 a"},
-      {"k_lms", "LMS"},
-      {"k_dpmpp_2m", "DPM++ 2M"},
-      {"k_dpmpp_2s_a", "DPM++ 2S a"},
-      {"k_dpmpp_sde", "DPM++ SDE"},
-      {"DDIM", "DDIM"},
-      {"lcm", "LCM"},
-  };
-  for (const auto& [horde, a1111] : names)
-    if (horde_name == horde)
-      return a1111;
+  if (const auto* s = find_sampler(horde_name))
+    return std::string(s->a1111_name);
   return horde_name;
 }
 

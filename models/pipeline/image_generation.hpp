@@ -12,6 +12,7 @@
 #include "models/image/generation_parameters.hpp"
 #include "models/image/rgb_image.hpp"
 #include "models/pipeline/stable_diffusion.hpp"
+#include "models/sampling/sampler_table.hpp"
 
 namespace crowdiff::models {
 
@@ -42,7 +43,7 @@ struct sampling_conventions {
 struct generation_request {
   std::string prompt;           ///< The AI Horde's "prompt ### negative" form is split at the first "###".
   std::string negative_prompt;  ///< Joined to a "###" negative with ", " when both are given.
-  std::string sampler = "k_euler_a";
+  std::string sampler{default_sampler.horde_name};
   bool karras = false;
   int steps = 20;
   double cfg_scale = 7.0;

@@ -9,56 +9,22 @@
 #include "models/sampling/detail/sampler_steps.hpp"
 
 namespace crowdiff::models {
-namespace {
-
-struct named_sampler {
-  std::string_view name;
-  sampler_kind kind;
-};
-
-constexpr named_sampler horde_samplers[] = {
-    {"k_euler", sampler_kind::euler},
-    {"k_euler_a", sampler_kind::euler_a},
-    {"k_heun", sampler_kind::heun},
-    {"k_dpm_2", sampler_kind::dpm_2},
-    {"k_dpm_2_a", sampler_kind::dpm_2_a},
-    {"k_lms", sampler_kind::lms},
-    {"k_dpmpp_2m", sampler_kind::dpmpp_2m},
-    {"k_dpmpp_2s_a", sampler_kind::dpmpp_2s_a},
-    {"k_dpmpp_sde", sampler_kind::dpmpp_sde},
-    {"DDIM", sampler_kind::ddim},
-    {"lcm", sampler_kind::lcm},
-};
-
-}  // namespace
 
 result<sampler_kind> sampler_from_horde_name(std::string_view name) {
-  for (const auto& entry : horde_samplers)
-    if (entry.name == name)
-      return entry.kind;
-  if (name == "k_dpm_fast" || name == "k_dpm_adaptive" || name == "dpmsolver")
-    return status{errc::unsupported, "crowdiff does not run sampler " + std::string(name)};
+  if (const auto* s = find_sampler(name))
+    return s->kind;
+  for (auto not_run : horde_samplers_not_run)
+    if (name == not_run)
+      return status{errc::unsupported, "crowdiff does not run sampler " + std::string(name)};
   return status{errc::invalid_argument, "unknown sampler " + std::string(name)};
 }
 
 std::string_view horde_name(sampler_kind kind) {
-  for (const auto& entry : horde_samplers)
-    if (entry.kind == kind)
-      return entry.name;
-  return "unknown";
+  return sampler_of(kind).horde_name;
 }
 
 bool is_stochastic(sampler_kind kind) {
-  switch (kind) {
-    case sampler_kind::euler_a:
-    case sampler_kind::dpm_2_a:
-    case sampler_kind::dpmpp_2s_a:
-    case sampler_kind::dpmpp_sde:
-    case sampler_kind::lcm:
-      return true;
-    default:
-      return false;
-  }
+  return sampler_of(kind).stochastic;
 }
 
 status sample(sampler_kind kind, const denoise_fn& denoise, std::span<float> x,

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "common/status.hpp"
+#include "models/sampling/sampler_table.hpp"
 #include "models/sampling/torch_rng.hpp"
 
 namespace crowdiff::models {
@@ -19,24 +20,9 @@ using denoise_fn = std::function<status(std::span<const float> x, double sigma, 
 /// Unit-variance noise for the step from `sigma` to `sigma_next`, written into `out`.
 using noise_fn = std::function<void(double sigma, double sigma_next, std::span<float> out)>;
 
-/// The AI Horde's samplers. Persisted in job records: never renumber.
-enum class sampler_kind : uint8_t {
-  euler = 0,       ///< k_euler
-  euler_a = 1,     ///< k_euler_a (ancestral)
-  heun = 2,        ///< k_heun (2 model calls per step)
-  dpm_2 = 3,       ///< k_dpm_2 (2 calls per step)
-  dpm_2_a = 4,     ///< k_dpm_2_a (ancestral, 2 calls per step)
-  lms = 5,         ///< k_lms (4th-order linear multistep)
-  dpmpp_2m = 6,    ///< k_dpmpp_2m
-  dpmpp_2s_a = 7,  ///< k_dpmpp_2s_a (ancestral, 2 calls per step)
-  dpmpp_sde = 8,   ///< k_dpmpp_sde (stochastic, 2 calls per step)
-  ddim = 9,        ///< DDIM with eta = 0, which is exactly the Euler step (ComfyUI runs it as euler)
-  lcm = 10,        ///< Latent consistency: jump to the denoised estimate, re-noise to the next level
-};
-
-/// The sampler for an AI Horde `sampler_name` ("k_euler", "k_dpmpp_2m", "DDIM", "lcm", ...). Errors:
-/// unsupported for known Horde names crowdiff does not run (k_dpm_fast, k_dpm_adaptive, dpmsolver),
-/// invalid_argument for unknown names.
+/// The sampler for an AI Horde `sampler_name` ("k_euler", "k_dpmpp_2m", "DDIM", "lcm", ...;
+/// sampler_table.hpp). Errors: unsupported for known Horde names crowdiff does not run (k_dpm_fast,
+/// k_dpm_adaptive, dpmsolver), invalid_argument for unknown names.
 result<sampler_kind> sampler_from_horde_name(std::string_view name);
 std::string_view horde_name(sampler_kind kind);
 /// True for samplers that draw noise during sampling (they need a noise_fn).

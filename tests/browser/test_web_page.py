@@ -277,6 +277,11 @@ class WebPageTest(unittest.TestCase):
         events = []
         page.on("request", lambda r: "/api/v2/generate/events/" in r.url and events.append(r.url))
         expect(page.locator("#model option[value=stable_diffusion]")).to_contain_text("1 worker")
+        # The samplers come from the server's sampler table (through Swagger), with A1111's names.
+        expect(page.locator("#sampler option")).to_have_count(11)
+        expect(page.locator("#sampler option[value=k_dpmpp_2m]")).to_have_text("DPM++ 2M")
+        self.assertEqual(page.locator("#sampler").input_value(), "k_euler_a")
+        page.select_option("#sampler", "k_dpmpp_2m")
         self.save_key(page)
         self.assertEqual(page.evaluate("() => localStorage.getItem('crowdiff.apiKey')"), self.page_user["api_key"])
 

@@ -5,6 +5,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "common/version.hpp"
 #include "gateway_core.hpp"
 
 namespace {
@@ -26,7 +27,10 @@ BOOST_FIXTURE_TEST_SUITE(gateway_flows, gateway_core)
 BOOST_AUTO_TEST_CASE(heartbeat_errors_and_cors) {
   auto beat = call("GET", "/api/v2/status/heartbeat");
   BOOST_TEST(beat.status == 200u);
-  BOOST_TEST(beat.json().at("version").is_string());
+  // The version is CMake's project() version, in the heartbeat and in every response's Horde-Node header.
+  BOOST_TEST(beat.json().at("version") == "crowdiff " + std::string(crowdiff::version()));
+  BOOST_TEST(beat.header("horde-node") == "crowdiff:" + std::string(crowdiff::version()));
+  BOOST_TEST(std::string(crowdiff::version()).find('.') != std::string::npos);
   BOOST_TEST(beat.header("access-control-allow-origin") == "*");
   auto missing = call("GET", "/api/v2/no/such/thing");
   BOOST_TEST(missing.status == 404u);
