@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "actors/scheduler/features.hpp"
 #include "common/clock.hpp"
 #include "gateway/bounded_json.hpp"
 #include "models/sampling/sampler_table.hpp"
@@ -451,7 +452,7 @@ json worker_json(const worker_summary& w, const v1::WorkerRecord* record, bool o
   bool img2img = false;
   if (record)
     for (const auto& f : record->registration().features())
-      img2img |= f == "img2img";
+      img2img |= scheduling::feature_bit(f) == scheduling::feature_img2img;
   out["img2img"] = img2img;
   out["painting"] = false;
   out["post-processing"] = false;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "actors/scheduler/features.hpp"
 #include "common/utf8.hpp"
 
 namespace crowdiff::gateway {
@@ -54,10 +55,11 @@ bool parse_pop(const json& body, uint64_t owner, v1::WorkerRegistration& reg, fi
   str("bridge_agent", agent, 1000);
   reg.set_version(agent);
   reg.set_device("http worker (" + std::string(truncate_utf8(agent, 80)) + ")");
+  uint32_t features = scheduling::feature_karras | scheduling::feature_clip_skip;
   if (flag("allow_img2img", true))
-    reg.add_features("img2img");
-  reg.add_features("karras");
-  reg.add_features("clip_skip");
+    features |= scheduling::feature_img2img;
+  for (auto& f : scheduling::feature_names(features))
+    reg.add_features(std::move(f));
   for (const char* known : {"allow_painting", "allow_unsafe_ipaddr", "allow_post_processing",
                             "allow_controlnet", "allow_sdxl_controlnet", "allow_lora", "limit_max_steps",
                             "extra_slow_worker", "require_upfront_kudos"})

@@ -66,13 +66,7 @@ std::vector<scheduling::task> tasks_of(scheduling::allocator& alloc, const v1::J
   std::vector<scheduling::model_id> models;
   for (const auto& m : record.request().models())
     models.push_back(alloc.intern(m));
-  uint32_t features = 0;
-  if (!record.request().source_image().empty())
-    features |= scheduling::feature_img2img;
-  if (record.request().karras())
-    features |= scheduling::feature_karras;
-  if (record.request().clip_skip() > 1)
-    features |= scheduling::feature_clip_skip;
+  const uint32_t features = scheduling::required_features(record.request());
   for (int i = 0; i < record.images_size(); ++i) {
     if (record.images(i).state() != v1::IMAGE_PENDING && record.images(i).state() != v1::IMAGE_RUNNING)
       continue;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/scheduler/features.hpp"
 #include "common/uuid.hpp"
 #include "crowdiff/v1/job.pb.h"
 
@@ -12,16 +13,6 @@ namespace crowdiff::scheduling {
 
 using worker_id = uint64_t;
 using model_id = uint32_t;
-
-/// Capabilities a job may need, as bits: a worker must have all of the job's.
-enum feature : uint32_t {
-  feature_img2img = 1u << 0,
-  feature_karras = 1u << 1,
-  feature_clip_skip = 1u << 2,
-};
-
-/// Parses a feature name ("img2img", "karras", "clip_skip"); 0 for names the scheduler does not use.
-uint32_t feature_bit(const std::string& name);
 
 /// One image of a job: the unit the scheduler places on a worker.
 struct task {
@@ -34,7 +25,7 @@ struct task {
   double megapixel_steps = 0;  ///< the work, second-order samplers counted twice
   int64_t value_mk = 0;        ///< what the winning worker's owner is credited
   bool nsfw = false;
-  uint32_t features = 0;
+  uint32_t features = 0;           ///< bits of features.hpp
   std::vector<std::string> allow;  ///< worker names or ids; non-empty: only these
   std::vector<std::string> deny;
   int64_t queued_ms = 0;

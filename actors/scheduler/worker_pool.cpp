@@ -4,16 +4,6 @@
 
 namespace crowdiff::scheduling {
 
-uint32_t feature_bit(const std::string& name) {
-  if (name == "img2img")
-    return feature_img2img;
-  if (name == "karras")
-    return feature_karras;
-  if (name == "clip_skip")
-    return feature_clip_skip;
-  return 0;
-}
-
 const model_slot* worker_state::find_model(model_id m) const {
   for (const auto& s : models)
     if (s.model == m)

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/scheduler/features.hpp"
 #include "common/status.hpp"
 #include "crowdiff/v1/worker.pb.h"
 
@@ -36,8 +37,8 @@ class generator {
   virtual std::string device() = 0;
   /// The largest width * height it accepts.
   virtual uint64_t max_pixels() = 0;
-  /// Feature names it supports ("img2img", "karras", "clip_skip").
-  virtual std::vector<std::string> features() = 0;
+  /// The features it supports (bits of actors/scheduler/features.hpp).
+  virtual uint32_t features() = 0;
   /// Measures its speed once, in megapixel-steps per second.
   virtual result<double> benchmark() = 0;
 

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "actors/scheduler/features.hpp"
 #include "actors/worker/worker_devices.hpp"
 #include "models/image/webp_codec.hpp"
 #include "models/sampling/sampler_table.hpp"
@@ -145,8 +146,8 @@ uint64_t pipeline_generator::max_pixels() {
   return pixels_room(options_.memory_budget_bytes, largest, activation_bytes_per_pixel_);
 }
 
-std::vector<std::string> pipeline_generator::features() {
-  return {"img2img", "karras", "clip_skip"};
+uint32_t pipeline_generator::features() {
+  return scheduling::feature_img2img | scheduling::feature_karras | scheduling::feature_clip_skip;
 }
 
 std::string pipeline_generator::model_name_for(const v1::TaskSpec& task) const {

@@ -69,7 +69,7 @@ class pipeline_generator final : public generator {
   /// Activations are estimated per pixel for the backend's precision (f32 on the CPU, f16 on a GPU).
   uint64_t max_pixels() override;
   /// "img2img", "karras", "clip_skip".
-  std::vector<std::string> features() override;
+  uint32_t features() override;
   /// Generates a short image with the default model (loading it) and returns the speed of a 20-step job of
   /// that size, in megapixel-steps per second counting the guidance batch of two as one image's work, as
   /// pricing does. Errors: those of loading and generating.

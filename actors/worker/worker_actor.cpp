@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/scheduler/features.hpp"
 #include "actors/worker/worker_state.hpp"
 #include "common/log.hpp"
 
@@ -148,7 +149,7 @@ v1::WorkerRegistration make_registration(const worker_options& options) {
   for (auto& m : options.gen->models())
     *reg.add_models() = std::move(m);
   reg.set_max_pixels(options.gen->max_pixels());
-  for (auto& f : options.gen->features())
+  for (auto& f : scheduling::feature_names(options.gen->features()))
     reg.add_features(std::move(f));
   reg.set_nsfw(options.nsfw);
   reg.set_device(options.gen->device());

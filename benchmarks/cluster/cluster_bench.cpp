@@ -56,7 +56,7 @@ class instant_generator : public generator {
   }
   std::string device() override { return "bench: no-op"; }
   uint64_t max_pixels() override { return 1024 * 1024; }
-  std::vector<std::string> features() override { return {}; }
+  uint32_t features() override { return 0; }
   result<double> benchmark() override { return 1000.0; }
   result<generated_image> generate(const v1::TaskSpec& task, const step_fn& on_step,
                                    const std::atomic<bool>&) override {

@@ -264,4 +264,20 @@ BOOST_AUTO_TEST_CASE(results_from_strangers_are_ignored) {
   BOOST_TEST(alloc.running() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(features_have_one_table_for_bits_names_and_requests) {
+  for (const auto& f : feature_table) {
+    BOOST_TEST(feature_bit(f.name) == static_cast<uint32_t>(f.bit));
+    BOOST_TEST(feature_names(f.bit) == std::vector<std::string>{std::string(f.name)});
+  }
+  BOOST_TEST(feature_bit("a_newer_workers_feature") == 0u);
+  BOOST_TEST(feature_names(feature_karras | feature_img2img) ==
+             (std::vector<std::string>{"img2img", "karras"}));
+  v1::JobRequest r;
+  BOOST_TEST(required_features(r) == 0u);
+  r.set_source_image("x");
+  r.set_karras(true);
+  r.set_clip_skip(2);
+  BOOST_TEST(required_features(r) == (feature_img2img | feature_karras | feature_clip_skip));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -68,7 +68,9 @@ class fake_generator : public generator {
   }
   std::string device() override { return "fake"; }
   uint64_t max_pixels() override { return 2048ull * 2048; }
-  std::vector<std::string> features() override { return {"img2img", "karras", "clip_skip"}; }
+  uint32_t features() override {
+    return scheduling::feature_img2img | scheduling::feature_karras | scheduling::feature_clip_skip;
+  }
   result<double> benchmark() override { return mps_; }
 
   result<generated_image> generate(const v1::TaskSpec& task, const step_fn& on_step,
