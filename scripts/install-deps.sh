@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages crowdiff builds and tests with. Safe to run again: apt skips what is there.
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build ccache pkg-config clang-format
+  build-essential cmake ninja-build ccache pkg-config clang-format python3
   clang libclang-rt-14-dev
   libcaf-dev libprotobuf-dev protobuf-compiler liblmdb-dev lmdb-utils libsodium-dev
   libboost-dev libboost-test-dev libboost-program-options-dev

@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 jobs=${CROWDIFF_JOBS:-2}
 
+# -- The layering (docs/ARCHITECTURE.md, Layers): every #include checked against what its layer may use.
+python3 tools/check_layers.py --self-test
+python3 tools/check_layers.py
+
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure --timeout 600
