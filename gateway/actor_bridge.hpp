@@ -6,7 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff::gateway {
 

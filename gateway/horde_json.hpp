@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/messages.hpp"
+#include "protocol/messages.hpp"
 #include "common/status.hpp"
 #include "gateway/webhook_url.hpp"
 

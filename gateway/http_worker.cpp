@@ -6,7 +6,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 #include "common/log.hpp"
 #include "gateway/horde_json.hpp"
 #include "gateway/http_worker_state.hpp"

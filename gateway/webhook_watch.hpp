@@ -9,7 +9,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 #include "common/status.hpp"
 #include "common/uuid.hpp"
 #include "gateway/webhooks.hpp"

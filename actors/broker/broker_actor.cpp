@@ -13,7 +13,7 @@
 #include "actors/broker/detail/broker_internals.hpp"
 #include "actors/broker/request_validation.hpp"
 #include "actors/detail/authenticate.hpp"
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 #include "actors/ledger/pricing.hpp"
 #include "common/log.hpp"
 #include "models/sampling/sampler_table.hpp"

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 #include "common/clock.hpp"
 #include "crowdiff/v1/config.pb.h"
 #include "persistence/store.hpp"

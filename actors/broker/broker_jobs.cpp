@@ -4,7 +4,7 @@
 
 #include "actors/broker/detail/broker_internals.hpp"
 #include "actors/broker/job_status.hpp"
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 #include "common/log.hpp"
 #include "persistence/job_table.hpp"
 #include "persistence/ledger_book.hpp"

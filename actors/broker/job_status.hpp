@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/messages.hpp"
+#include "protocol/messages.hpp"
 #include "crowdiff/v1/job.pb.h"
 
 namespace crowdiff::broker {

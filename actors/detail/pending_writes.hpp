@@ -7,8 +7,8 @@
 
 #include <caf/send.hpp>
 
-#include "actors/errors.hpp"
-#include "actors/type_ids.hpp"
+#include "protocol/errors.hpp"
+#include "protocol/type_ids.hpp"
 #include "common/status.hpp"
 #include "persistence/store.hpp"
 

@@ -5,7 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/detail/authenticate.hpp"
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 #include "actors/ledger/ledger_state.hpp"
 #include "actors/ledger/pricing.hpp"
 #include "common/api_key.hpp"

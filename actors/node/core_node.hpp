@@ -4,7 +4,7 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 #include "common/clock.hpp"
 #include "crowdiff/v1/config.pb.h"
 #include "persistence/store.hpp"

@@ -3,10 +3,10 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/errors.hpp"
-#include "actors/network/network_setup.hpp"
-#include "actors/network/remote_uplink.hpp"
-#include "actors/node/setup.hpp"
+#include "protocol/errors.hpp"
+#include "network/network_setup.hpp"
+#include "actors/node/remote_uplink.hpp"
+#include "protocol/actor_system_setup.hpp"
 #include "actors/worker/worker_actor.hpp"
 #include "actors/worker/worker_state.hpp"
 #include "common/log.hpp"

@@ -8,7 +8,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 #include "actors/scheduler/scheduler_state.hpp"
 #include "common/log.hpp"
 #include "common/utf8.hpp"

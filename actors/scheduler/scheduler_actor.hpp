@@ -3,7 +3,7 @@
 #include <chrono>
 #include <vector>
 
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 #include "actors/scheduler/allocator.hpp"
 #include "common/clock.hpp"
 #include "persistence/store.hpp"

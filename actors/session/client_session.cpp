@@ -2,7 +2,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 #include "common/log.hpp"
 
 namespace crowdiff {

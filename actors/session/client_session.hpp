@@ -3,7 +3,7 @@
 #include <string>
 
 #include "actors/detail/authenticate.hpp"
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

@@ -2,7 +2,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 #include "actors/session/client_session.hpp"
 #include "actors/session/worker_session.hpp"
 #include "common/log.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 #include "persistence/store.hpp"
 
 namespace crowdiff {

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/detail/authenticate.hpp"
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

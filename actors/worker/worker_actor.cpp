@@ -2,7 +2,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 #include "actors/scheduler/features.hpp"
 #include "actors/worker/worker_state.hpp"
 #include "common/log.hpp"

@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 #include "actors/worker/generator.hpp"
 #include "common/clock.hpp"
 #include "common/version.hpp"

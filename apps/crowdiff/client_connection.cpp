@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "actors/network/network_setup.hpp"
+#include "network/network_setup.hpp"
 
 namespace crowdiff::app {
 

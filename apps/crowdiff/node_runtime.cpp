@@ -9,8 +9,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/network/network_setup.hpp"
-#include "actors/node/setup.hpp"
+#include "network/network_setup.hpp"
+#include "protocol/actor_system_setup.hpp"
 #include "actors/session/entrance.hpp"
 #include "common/api_key.hpp"
 #include "common/clock.hpp"

@@ -7,7 +7,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/network/node_port_guard.hpp"
+#include "network/node_port_guard.hpp"
 #include "actors/node/core_node.hpp"
 #include "apps/crowdiff/command_line.hpp"
 #include "crowdiff/v1/config.pb.h"

@@ -24,9 +24,9 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/interfaces.hpp"
-#include "actors/network/network_setup.hpp"
-#include "actors/node/setup.hpp"
+#include "protocol/interfaces.hpp"
+#include "network/network_setup.hpp"
+#include "protocol/actor_system_setup.hpp"
 #include "actors/node/worker_node.hpp"
 #include "common/log.hpp"
 #include "config/node_config.hpp"

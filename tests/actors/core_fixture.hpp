@@ -12,9 +12,9 @@
 #include <boost/test/unit_test.hpp>
 #include <caf/all.hpp>
 
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 #include "actors/node/core_node.hpp"
-#include "actors/node/setup.hpp"
+#include "protocol/actor_system_setup.hpp"
 #include "actors/worker/worker_actor.hpp"
 #include "actors/worker/worker_state.hpp"
 #include "common/log.hpp"

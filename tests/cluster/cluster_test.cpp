@@ -9,10 +9,10 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/errors.hpp"
-#include "actors/interfaces.hpp"
-#include "actors/network/network_setup.hpp"
-#include "actors/node/setup.hpp"
+#include "protocol/errors.hpp"
+#include "protocol/interfaces.hpp"
+#include "network/network_setup.hpp"
+#include "protocol/actor_system_setup.hpp"
 #include "cluster_harness.hpp"
 
 using namespace crowdiff;

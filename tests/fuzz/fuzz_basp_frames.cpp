@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "actors/network/basp_frame.hpp"
+#include "network/basp_frame.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace crowdiff::node_guard;

@@ -23,7 +23,7 @@
 #include <caf/all.hpp>
 
 #include "actors/node/core_node.hpp"
-#include "actors/node/setup.hpp"
+#include "protocol/actor_system_setup.hpp"
 #include "common/log.hpp"
 #include "config/node_config.hpp"
 #include "gateway/gateway.hpp"

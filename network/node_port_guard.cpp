@@ -1,4 +1,4 @@
-#include "actors/network/node_port_guard.hpp"
+#include "network/node_port_guard.hpp"
 
 #include <algorithm>
 #include <array>
@@ -17,7 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
-#include "actors/network/peer_flow.hpp"
+#include "network/peer_flow.hpp"
 #include "common/connection_limiter.hpp"
 #include "common/io_service_thread.hpp"
 #include "common/log.hpp"

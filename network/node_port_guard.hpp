@@ -15,8 +15,8 @@
 #include <memory>
 #include <string>
 
-#include "actors/network/basp_frame.hpp"
-#include "actors/network/peer_flow.hpp"
+#include "network/basp_frame.hpp"
+#include "network/peer_flow.hpp"
 #include "common/status.hpp"
 
 namespace crowdiff {

@@ -1,4 +1,4 @@
-#include "actors/network/network_setup.hpp"
+#include "network/network_setup.hpp"
 
 #include <charconv>
 
@@ -6,7 +6,7 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff {
 namespace {

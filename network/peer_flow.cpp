@@ -1,4 +1,4 @@
-#include "actors/network/peer_flow.hpp"
+#include "network/peer_flow.hpp"
 
 #include <algorithm>
 #include <cmath>

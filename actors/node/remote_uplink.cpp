@@ -1,11 +1,11 @@
-#include "actors/network/remote_uplink.hpp"
+#include "actors/node/remote_uplink.hpp"
 
 #include <deque>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 #include "common/log.hpp"
 
 namespace crowdiff {

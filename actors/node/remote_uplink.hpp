@@ -6,7 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman_actor.hpp>
 
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

@@ -12,7 +12,7 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/none.hpp>
 
-#include "actors/errors.hpp"
+#include "protocol/errors.hpp"
 #include "common/uuid.hpp"
 #include "crowdiff/v1/job.pb.h"
 #include "crowdiff/v1/ledger.pb.h"

@@ -1,4 +1,4 @@
-#include "actors/network/basp_frame.hpp"
+#include "network/basp_frame.hpp"
 
 namespace crowdiff::node_guard {
 namespace {

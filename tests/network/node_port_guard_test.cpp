@@ -2,7 +2,7 @@
 // it): checked frames pass byte for byte; a stranger's header announcing gigabytes, a message before the
 // handshake, or silence never reach it.
 
-#include "actors/network/node_port_guard.hpp"
+#include "network/node_port_guard.hpp"
 
 #include <array>
 #include <atomic>
@@ -16,7 +16,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "actors/network/peer_flow.hpp"
+#include "network/peer_flow.hpp"
 
 using namespace crowdiff;
 using namespace std::chrono_literals;

@@ -8,7 +8,7 @@
 
 #include <caf/typed_actor.hpp>
 
-#include "actors/type_ids.hpp"
+#include "protocol/type_ids.hpp"
 
 namespace crowdiff {
 

@@ -8,7 +8,7 @@
 
 #include <caf/type_id.hpp>
 
-#include "actors/messages.hpp"
+#include "protocol/messages.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(crowdiff, caf::first_custom_type_id)
 

@@ -1,4 +1,4 @@
-#include "actors/network/tls_tunnel.hpp"
+#include "network/tls_tunnel.hpp"
 
 #include <array>
 #include <optional>

@@ -1,8 +1,8 @@
-#include "actors/node/setup.hpp"
+#include "protocol/actor_system_setup.hpp"
 
 #include <caf/atom.hpp>
 
-#include "actors/interfaces.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 
