@@ -8,10 +8,10 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
-#include "protocol/errors.hpp"
-#include "protocol/interfaces.hpp"
 #include "network/network_setup.hpp"
 #include "protocol/actor_system_setup.hpp"
+#include "protocol/errors.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 namespace {

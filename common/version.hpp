@@ -1,8 +1,8 @@
 #pragma once
 
-// crowdiff's version: the one in the top-level CMakeLists.txt (`project(crowdiff VERSION ...)`), compiled into
-// common/version.cpp alone (a new version rebuilds one file). Agents, heartbeats and headers that name the
-// version read it here.
+// crowdiff's version: the one in the top-level CMakeLists.txt (`project(crowdiff VERSION ...)`), compiled
+// into common/version.cpp alone (a new version rebuilds one file). Agents, heartbeats and headers that name
+// the version read it here.
 
 #include <string_view>
 

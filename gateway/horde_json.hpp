@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "protocol/messages.hpp"
 #include "common/status.hpp"
 #include "gateway/webhook_url.hpp"
+#include "protocol/messages.hpp"
 
 namespace crowdiff::gateway {
 

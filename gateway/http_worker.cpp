@@ -6,10 +6,10 @@
 
 #include <caf/all.hpp>
 
-#include "protocol/errors.hpp"
 #include "common/log.hpp"
 #include "gateway/horde_json.hpp"
 #include "gateway/http_worker_state.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff::gateway {
 

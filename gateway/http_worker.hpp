@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "protocol/interfaces.hpp"
 #include "common/clock.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff::gateway {
 

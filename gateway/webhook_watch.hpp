@@ -9,11 +9,11 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
-#include "protocol/interfaces.hpp"
 #include "common/status.hpp"
 #include "common/uuid.hpp"
 #include "gateway/webhooks.hpp"
 #include "persistence/store.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff::gateway {
 

@@ -7,11 +7,11 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman_actor.hpp>
 
-#include "protocol/interfaces.hpp"
-#include "network/node_port_guard.hpp"
-#include "network/tls_tunnel.hpp"
 #include "common/status.hpp"
 #include "crowdiff/v1/config.pb.h"
+#include "network/node_port_guard.hpp"
+#include "network/tls_tunnel.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

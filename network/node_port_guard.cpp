@@ -17,10 +17,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
-#include "network/peer_flow.hpp"
 #include "common/connection_limiter.hpp"
 #include "common/io_service_thread.hpp"
 #include "common/log.hpp"
+#include "network/peer_flow.hpp"
 
 namespace crowdiff {
 namespace {

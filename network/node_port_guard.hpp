@@ -15,9 +15,9 @@
 #include <memory>
 #include <string>
 
+#include "common/status.hpp"
 #include "network/basp_frame.hpp"
 #include "network/peer_flow.hpp"
-#include "common/status.hpp"
 
 namespace crowdiff {
 

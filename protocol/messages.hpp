@@ -12,13 +12,13 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/none.hpp>
 
-#include "protocol/errors.hpp"
 #include "common/uuid.hpp"
 #include "crowdiff/v1/job.pb.h"
 #include "crowdiff/v1/ledger.pb.h"
 #include "crowdiff/v1/result.pb.h"
 #include "crowdiff/v1/user.pb.h"
 #include "crowdiff/v1/worker.pb.h"
+#include "protocol/errors.hpp"
 
 namespace crowdiff {
 

@@ -13,7 +13,6 @@
 #include "actors/broker/detail/broker_internals.hpp"
 #include "actors/broker/request_validation.hpp"
 #include "actors/detail/authenticate.hpp"
-#include "protocol/errors.hpp"
 #include "actors/ledger/pricing.hpp"
 #include "common/log.hpp"
 #include "models/sampling/sampler_table.hpp"
@@ -24,6 +23,7 @@
 #include "persistence/result_table.hpp"
 #include "persistence/webhook_table.hpp"
 #include "persistence/worker_table.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff {
 

@@ -2,10 +2,10 @@
 
 #include <chrono>
 
-#include "protocol/interfaces.hpp"
 #include "common/clock.hpp"
 #include "crowdiff/v1/config.pb.h"
 #include "persistence/store.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

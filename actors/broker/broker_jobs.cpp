@@ -4,7 +4,6 @@
 
 #include "actors/broker/detail/broker_internals.hpp"
 #include "actors/broker/job_status.hpp"
-#include "protocol/errors.hpp"
 #include "common/log.hpp"
 #include "persistence/job_table.hpp"
 #include "persistence/ledger_book.hpp"
@@ -12,6 +11,7 @@
 #include "persistence/quarantine_table.hpp"
 #include "persistence/result_table.hpp"
 #include "persistence/worker_table.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff::broker_detail {
 

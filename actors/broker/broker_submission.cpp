@@ -4,13 +4,13 @@
 
 #include "actors/broker/detail/broker_internals.hpp"
 #include "actors/broker/job_status.hpp"
-#include "protocol/errors.hpp"
 #include "common/log.hpp"
 #include "persistence/job_table.hpp"
 #include "persistence/ledger_book.hpp"
 #include "persistence/meta_table.hpp"
 #include "persistence/result_table.hpp"
 #include "persistence/worker_table.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff::broker_detail {
 

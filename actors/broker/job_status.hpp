@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "protocol/messages.hpp"
 #include "crowdiff/v1/job.pb.h"
+#include "protocol/messages.hpp"
 
 namespace crowdiff::broker {
 

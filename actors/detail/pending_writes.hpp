@@ -7,10 +7,10 @@
 
 #include <caf/send.hpp>
 
-#include "protocol/errors.hpp"
-#include "protocol/type_ids.hpp"
 #include "common/status.hpp"
 #include "persistence/store.hpp"
+#include "protocol/errors.hpp"
+#include "protocol/type_ids.hpp"
 
 namespace crowdiff::detail {
 

@@ -5,13 +5,13 @@
 #include <caf/all.hpp>
 
 #include "actors/detail/authenticate.hpp"
-#include "protocol/errors.hpp"
 #include "actors/ledger/ledger_state.hpp"
 #include "actors/ledger/pricing.hpp"
 #include "common/api_key.hpp"
 #include "common/log.hpp"
 #include "persistence/ledger_book.hpp"
 #include "persistence/user_table.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff {
 namespace {

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "protocol/interfaces.hpp"
 #include "common/clock.hpp"
 #include "crowdiff/v1/config.pb.h"
 #include "persistence/store.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

@@ -4,10 +4,10 @@
 
 #include <caf/actor_system.hpp>
 
-#include "protocol/interfaces.hpp"
 #include "common/clock.hpp"
 #include "crowdiff/v1/config.pb.h"
 #include "persistence/store.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

@@ -5,8 +5,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "protocol/errors.hpp"
 #include "common/log.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff {
 

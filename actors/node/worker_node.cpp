@@ -3,13 +3,13 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "protocol/errors.hpp"
-#include "network/network_setup.hpp"
 #include "actors/node/remote_uplink.hpp"
-#include "protocol/actor_system_setup.hpp"
 #include "actors/worker/worker_actor.hpp"
 #include "actors/worker/worker_state.hpp"
 #include "common/log.hpp"
+#include "network/network_setup.hpp"
+#include "protocol/actor_system_setup.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff {
 

@@ -7,11 +7,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "protocol/interfaces.hpp"
-#include "network/network_setup.hpp"
 #include "actors/worker/generator.hpp"
 #include "common/status.hpp"
 #include "crowdiff/v1/config.pb.h"
+#include "network/network_setup.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

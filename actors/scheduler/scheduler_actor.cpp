@@ -8,12 +8,12 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "protocol/errors.hpp"
 #include "actors/scheduler/scheduler_state.hpp"
 #include "common/log.hpp"
 #include "common/utf8.hpp"
 #include "persistence/user_table.hpp"
 #include "persistence/worker_table.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff {
 namespace {

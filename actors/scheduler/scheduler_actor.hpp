@@ -3,10 +3,10 @@
 #include <chrono>
 #include <vector>
 
-#include "protocol/interfaces.hpp"
 #include "actors/scheduler/allocator.hpp"
 #include "common/clock.hpp"
 #include "persistence/store.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

@@ -2,8 +2,8 @@
 
 #include <caf/all.hpp>
 
-#include "protocol/errors.hpp"
 #include "common/log.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff {
 

@@ -2,11 +2,11 @@
 
 #include <caf/all.hpp>
 
-#include "protocol/errors.hpp"
 #include "actors/session/client_session.hpp"
 #include "actors/session/worker_session.hpp"
 #include "common/log.hpp"
 #include "persistence/user_table.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff {
 namespace {

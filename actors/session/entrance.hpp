@@ -1,7 +1,7 @@
 #pragma once
 
-#include "protocol/interfaces.hpp"
 #include "persistence/store.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

@@ -2,10 +2,10 @@
 
 #include <caf/all.hpp>
 
-#include "protocol/errors.hpp"
 #include "actors/scheduler/features.hpp"
 #include "actors/worker/worker_state.hpp"
 #include "common/log.hpp"
+#include "protocol/errors.hpp"
 
 namespace crowdiff {
 namespace {

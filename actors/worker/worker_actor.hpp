@@ -3,10 +3,10 @@
 #include <memory>
 #include <string>
 
-#include "protocol/interfaces.hpp"
 #include "actors/worker/generator.hpp"
 #include "common/clock.hpp"
 #include "common/version.hpp"
+#include "protocol/interfaces.hpp"
 
 namespace crowdiff {
 

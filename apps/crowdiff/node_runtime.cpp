@@ -9,15 +9,15 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "network/network_setup.hpp"
-#include "protocol/actor_system_setup.hpp"
 #include "actors/session/entrance.hpp"
 #include "common/api_key.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "config/node_config.hpp"
+#include "network/network_setup.hpp"
 #include "persistence/quarantine_table.hpp"
 #include "persistence/user_table.hpp"
+#include "protocol/actor_system_setup.hpp"
 
 namespace crowdiff::app {
 namespace {

@@ -7,11 +7,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "network/node_port_guard.hpp"
 #include "actors/node/core_node.hpp"
 #include "apps/crowdiff/command_line.hpp"
 #include "crowdiff/v1/config.pb.h"
 #include "gateway/gateway.hpp"
+#include "network/node_port_guard.hpp"
 #include "persistence/store.hpp"
 
 namespace crowdiff::app {

@@ -24,13 +24,13 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "protocol/interfaces.hpp"
-#include "network/network_setup.hpp"
-#include "protocol/actor_system_setup.hpp"
 #include "actors/node/worker_node.hpp"
 #include "common/log.hpp"
 #include "config/node_config.hpp"
 #include "crowdiff/client.hpp"
+#include "network/network_setup.hpp"
+#include "protocol/actor_system_setup.hpp"
+#include "protocol/interfaces.hpp"
 
 using namespace crowdiff;
 

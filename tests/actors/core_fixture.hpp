@@ -12,15 +12,15 @@
 #include <boost/test/unit_test.hpp>
 #include <caf/all.hpp>
 
-#include "protocol/interfaces.hpp"
 #include "actors/node/core_node.hpp"
-#include "protocol/actor_system_setup.hpp"
 #include "actors/worker/worker_actor.hpp"
 #include "actors/worker/worker_state.hpp"
 #include "common/log.hpp"
 #include "config/node_config.hpp"
 #include "fake_generator.hpp"
 #include "persistence/store.hpp"
+#include "protocol/actor_system_setup.hpp"
+#include "protocol/interfaces.hpp"
 #include "temp_dir.hpp"
 
 namespace crowdiff::testing {

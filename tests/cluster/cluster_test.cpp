@@ -9,11 +9,11 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "protocol/errors.hpp"
-#include "protocol/interfaces.hpp"
+#include "cluster_harness.hpp"
 #include "network/network_setup.hpp"
 #include "protocol/actor_system_setup.hpp"
-#include "cluster_harness.hpp"
+#include "protocol/errors.hpp"
+#include "protocol/interfaces.hpp"
 
 using namespace crowdiff;
 using namespace crowdiff::testing;

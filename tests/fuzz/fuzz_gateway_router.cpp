@@ -23,11 +23,11 @@
 #include <caf/all.hpp>
 
 #include "actors/node/core_node.hpp"
-#include "protocol/actor_system_setup.hpp"
 #include "common/log.hpp"
 #include "config/node_config.hpp"
 #include "gateway/gateway.hpp"
 #include "persistence/store.hpp"
+#include "protocol/actor_system_setup.hpp"
 
 namespace {
 
