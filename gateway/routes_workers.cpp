@@ -315,40 +315,31 @@ void modify_worker(gateway_context& ctx, http_request& req, const reply_ptr& r, 
       reply_error(r, 400, "Input payload validation failed", "ValidationError", errors);
     return;
   }
-  const auto& maintenance = changes.maintenance;
-  const auto& info = changes.info;
-  uint64_t owner = who->user_id;
-  auto outcome = ctx.store->write_sync([&](persistence::write_txn& txn) -> status {
-    auto rec = persistence::worker_table::get(txn, id);
-    if (!rec)
-      return rec.error();
-    if (!rec->has_value())
-      return status{errc::not_found, "no such worker"};
-    if ((*rec)->registration().owner_user_id() != owner)
-      return status{errc::permission_denied, "only the worker's owner can change it"};
-    if (maintenance)
-      (*rec)->set_maintenance(*maintenance);
-    if (info)
-      (*rec)->set_info(*info);
-    return persistence::worker_table::put(txn, **rec);
-  });
-  if (!outcome) {
-    if (outcome.code() == errc::not_found)
-      reply_error(r, 404, outcome.message(), "WorkerNotFound");
-    else if (outcome.code() == errc::permission_denied)
-      reply_error(r, 403, outcome.message(), "WrongCredentials");
-    else
-      reply_status_error(r, outcome);
-    return;
-  }
-  if (maintenance)
-    caf::anon_send(ctx.core.scheduler, maintenance_atom::value, id, *maintenance);
-  json out;
-  if (maintenance)
-    out["maintenance"] = *maintenance;
-  if (info)
-    out["info"] = *info;
-  reply_json(r, 200, out);
+  // The Scheduler owns the workers table: it checks the owner, commits, then answers (never a write here).
+  v1::WorkerChanges edit;
+  if (changes.maintenance)
+    edit.set_maintenance(*changes.maintenance);
+  if (changes.info)
+    edit.set_info(*changes.info);
+  ask(
+      ctx, ctx.core.scheduler, ask_timeout,
+      [r, edit](pb<v1::WorkerRecord>&) {
+        json out;
+        if (edit.has_maintenance())
+          out["maintenance"] = edit.maintenance();
+        if (edit.has_info())
+          out["info"] = edit.info();
+        reply_json(r, 200, out);
+      },
+      [r](const status& s) {
+        if (s.code() == errc::not_found)
+          reply_error(r, 404, s.message(), "WorkerNotFound");
+        else if (s.code() == errc::permission_denied)
+          reply_error(r, 403, s.message(), "WrongCredentials");
+        else
+          reply_status_error(r, s);
+      },
+      edit_atom::value, id, who->user_id, pb<v1::WorkerChanges>{edit});
 }
 
 }  // namespace

@@ -64,7 +64,11 @@ using scheduler_actor = worker_endpoint_actor::extend<
     caf::replies_to<estimate_atom, uuid>::with<queue_estimate>,
     caf::replies_to<workers_atom>::with<worker_summaries>, caf::replies_to<load_atom>::with<scheduler_load>,
     caf::replies_to<model_stats_atom>::with<model_stats>,
-    caf::reacts_to<maintenance_atom, uint64_t, bool>,  // worker, on (the gateway checks the owner)
+    // The Scheduler owns the workers table: an owner's edits (worker, the user asking, the changes; answered
+    // once committed), and what the Broker credited a worker for an image (worker, megapixel-steps, kudos
+    // mk).
+    caf::replies_to<edit_atom, uint64_t, uint64_t, pb<v1::WorkerChanges>>::with<pb<v1::WorkerRecord>>,
+    caf::reacts_to<credit_atom, uint64_t, double, int64_t>,
     // Internal.
     caf::reacts_to<committed_atom, uint64_t, caf::error>, caf::reacts_to<tick_atom>>;
 

@@ -34,6 +34,8 @@ CAF_ADD_TYPE_ID(crowdiff, (crowdiff::pb<crowdiff::v1::Balance>))
 CAF_ADD_TYPE_ID(crowdiff, (crowdiff::pb<crowdiff::v1::LedgerEntry>))
 CAF_ADD_TYPE_ID(crowdiff, (crowdiff::pb<crowdiff::v1::LedgerAudit>))
 CAF_ADD_TYPE_ID(crowdiff, (crowdiff::pb<crowdiff::v1::UserRecord>))
+CAF_ADD_TYPE_ID(crowdiff, (crowdiff::pb<crowdiff::v1::WorkerChanges>))
+CAF_ADD_TYPE_ID(crowdiff, (crowdiff::pb<crowdiff::v1::WorkerRecord>))
 CAF_ADD_TYPE_ID(crowdiff, (std::vector<std::string>))
 
 // Clients -> broker
@@ -74,7 +76,8 @@ CAF_ADD_ATOM(crowdiff, crowdiff, load_atom, "load")
 CAF_ADD_ATOM(crowdiff, crowdiff, model_stats_atom, "mstats")
 CAF_ADD_ATOM(crowdiff, crowdiff, stats_atom, "stats")
 CAF_ADD_ATOM(crowdiff, crowdiff, pop_atom, "pop")
-CAF_ADD_ATOM(crowdiff, crowdiff, maintenance_atom, "maint")
+CAF_ADD_ATOM(crowdiff, crowdiff, edit_atom, "edit")
+CAF_ADD_ATOM(crowdiff, crowdiff, credit_atom, "credit")
 // Ledger
 CAF_ADD_ATOM(crowdiff, crowdiff, quote_atom, "quote")
 CAF_ADD_ATOM(crowdiff, crowdiff, balance_atom, "balance")

@@ -328,15 +328,6 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
               slot.set_charged_mk(s->charged_mk);
               slot.set_credited_mk(s->credited_mk);
               CROWDIFF_RETURN_IF_ERROR(persistence::result_table::put(txn, *stored));
-              auto rec = persistence::worker_table::get(txn, worker);
-              if (!rec)
-                return rec.error();
-              if (rec->has_value()) {
-                (*rec)->set_images_done((*rec)->images_done() + 1);
-                (*rec)->set_megapixel_steps_done((*rec)->megapixel_steps_done() + mps);
-                (*rec)->set_kudos_earned_mk((*rec)->kudos_earned_mk() + s->credited_mk);
-                CROWDIFF_RETURN_IF_ERROR(persistence::worker_table::put(txn, **rec));
-              }
               if (r.state() == v1::QUEUED)
                 r.set_state(v1::RUNNING);
               r.set_updated_ms(now);
@@ -370,6 +361,9 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
                 return;
               }
               record_delivery(self, settled_mps);
+              // The worker's statistics are the Scheduler's to write (it owns the workers table).
+              self->send(state.options.scheduler, credit_atom::value, worker, settled_mps,
+                         settled->credited_mk);
               log::info("image_done")
                   .kv("job", id.to_string())
                   .kv("image", index)

@@ -125,6 +125,69 @@ void pay_uptime(self_ptr self, scheduler_state::live_worker& w, uint64_t id, int
       });
 }
 
+void apply(self_ptr self, scheduling::decisions& d);
+
+// An owner's edit of a worker's record (maintenance, info), answered once it is durable; maintenance then
+// takes effect in the allocator too. Only the worker's owner may edit it.
+caf::result<pb<v1::WorkerRecord>> edit_worker(self_ptr self, uint64_t id, uint64_t by_user,
+                                              v1::WorkerChanges changes) {
+  auto rp = self->make_response_promise<pb<v1::WorkerRecord>>();
+  auto edited = std::make_shared<v1::WorkerRecord>();
+  self->state.writes.submit(
+      *self->state.options.store, caf::actor_cast<scheduler_actor>(self),
+      [id, by_user, changes, edited](persistence::write_txn& txn) -> status {
+        auto rec = persistence::worker_table::get(txn, id);
+        if (!rec)
+          return rec.error();
+        if (!rec->has_value())
+          return status{errc::not_found, "no such worker"};
+        if ((*rec)->registration().owner_user_id() != by_user)
+          return status{errc::permission_denied, "only the worker's owner can change it"};
+        if (changes.has_maintenance())
+          (*rec)->set_maintenance(changes.maintenance());
+        if (changes.has_info())
+          (*rec)->set_info(changes.info());
+        *edited = **rec;
+        return persistence::worker_table::put(txn, **rec);
+      },
+      [self, rp, id, changes, edited](const status& s) mutable {
+        if (!s) {
+          rp.deliver(to_error(s));
+          return;
+        }
+        if (changes.has_maintenance()) {
+          scheduling::decisions d;
+          self->state.alloc.set_maintenance(id, changes.maintenance(), self->state.options.now(), d);
+          log::info("worker_maintenance").kv("worker", id).kv("on", changes.maintenance());
+          apply(self, d);
+        }
+        rp.deliver(pb<v1::WorkerRecord>{std::move(*edited)});
+      });
+  return rp;
+}
+
+// What the Broker credited a worker for a settled image, added to its lifetime statistics. Written apart
+// from the settlement (the kudos themselves are in the ledger's transaction): statistics, not money.
+void credit_worker(self_ptr self, uint64_t id, double megapixel_steps, int64_t credited_mk) {
+  self->state.writes.submit(
+      *self->state.options.store, caf::actor_cast<scheduler_actor>(self),
+      [id, megapixel_steps, credited_mk](persistence::write_txn& txn) -> status {
+        auto rec = persistence::worker_table::get(txn, id);
+        if (!rec)
+          return rec.error();
+        if (!rec->has_value())
+          return status::ok();
+        (*rec)->set_images_done((*rec)->images_done() + 1);
+        (*rec)->set_megapixel_steps_done((*rec)->megapixel_steps_done() + megapixel_steps);
+        (*rec)->set_kudos_earned_mk((*rec)->kudos_earned_mk() + credited_mk);
+        return persistence::worker_table::put(txn, **rec);
+      },
+      [id](const status& s) {
+        if (!s)
+          log::error("worker_credit_write_failed").kv("worker", id).kv("error", s.to_string());
+      });
+}
+
 // Carries out what the allocator decided.
 void apply(self_ptr self, scheduling::decisions& d) {
   auto& st = self->state;
@@ -491,12 +554,11 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
         }
         return out;
       },
-      [self](maintenance_atom, uint64_t worker, bool on) {
-        auto& st = self->state;
-        scheduling::decisions d;
-        st.alloc.set_maintenance(worker, on, st.options.now(), d);
-        log::info("worker_maintenance").kv("worker", worker).kv("on", on);
-        apply(self, d);
+      [self](edit_atom, uint64_t worker, uint64_t by_user, pb<v1::WorkerChanges>& changes) {
+        return edit_worker(self, worker, by_user, std::move(changes.value));
+      },
+      [self](credit_atom, uint64_t worker, double megapixel_steps, int64_t credited_mk) {
+        credit_worker(self, worker, megapixel_steps, credited_mk);
       },
       [self](load_atom) -> scheduler_load {
         auto& st = self->state;

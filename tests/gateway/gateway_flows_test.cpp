@@ -216,9 +216,14 @@ BOOST_AUTO_TEST_CASE(workers_list_integers_where_clients_expect_them) {
   auto id = generate(requester.key, sd);
   finish(owner.key, pop_job(owner.key, "w1", sd));
   wait_all({*crowdiff::uuid::parse(id)});
-  auto list = call_ok("GET", "/api/v2/workers", nullptr, {});
-  BOOST_REQUIRE(list.size() == 1u);
-  const auto& w = list.at(0);
+  // The Scheduler writes the worker's statistics once the Broker has settled the image: they follow it.
+  json w;
+  auto deadline = std::chrono::steady_clock::now() + crowdiff::testing::patience;
+  do {
+    auto list = call_ok("GET", "/api/v2/workers", nullptr, {});
+    BOOST_REQUIRE(list.size() == 1u);
+    w = list.at(0);
+  } while (w.at("requests_fulfilled") != 1 && std::chrono::steady_clock::now() < deadline);
   BOOST_TEST(w.at("type") == "image");
   BOOST_TEST(w.at("megapixelsteps_generated").is_number_integer());
   BOOST_TEST(w.at("requests_fulfilled") == 1);
@@ -238,6 +243,14 @@ BOOST_AUTO_TEST_CASE(maintenance_refuses_pops_and_workers_are_found_by_name) {
   BOOST_TEST(refused.json().at("message").get<std::string>().find("maintenance mode") != std::string::npos);
   call_ok("PUT", "/api/v2/workers/" + id, {{"maintenance", false}}, owner.key);
   BOOST_TEST(pop(owner.key, "resting", sd).at("id").is_null());
+  // The Scheduler owns the workers table: it checks the owner and answers once the edit is committed.
+  auto stranger = add_user("stranger");
+  auto refused_edit = call("PUT", "/api/v2/workers/" + id, {{"info", "mine now"}}, stranger.key);
+  BOOST_TEST(refused_edit.status == 403u);
+  BOOST_TEST(refused_edit.json().at("rc") == "WrongCredentials");
+  BOOST_TEST(call("PUT", "/api/v2/workers/999999", {{"info", "x"}}, owner.key).status == 404u);
+  call_ok("PUT", "/api/v2/workers/" + id, {{"info", "a quiet GPU"}}, owner.key);
+  BOOST_TEST(call_ok("GET", "/api/v2/workers/" + id, nullptr, {}).at("info") == "a quiet GPU");
   BOOST_TEST(call("GET", "/api/v2/workers/name/nobody").status == 404u);
 }
 
