@@ -42,14 +42,14 @@ void peer_flow::refill(int64_t now_ms) {
 
 void peer_flow::sent_up(const uint8_t* header, int64_t now_ms) {
   uint64_t id = is_message(header) ? read_u64(header + 8) : 0;
-  if ((id & response_flag) != 0)
-    return;  // the peer answering the core: paced by the core's own requests
-  if ((id & request_id_mask) != 0) {
+  if ((id & response_flag) == 0 && (id & request_id_mask) != 0) {
     pending_.emplace(read_u64(header + 16), id & request_id_mask);
-    return;  // paced by the answers
+    return;  // a request: paced by the answers
   }
+  // Everything else takes a token: one-way messages (progress, results, monitors, heartbeats), and answers,
+  // which a peer could otherwise make up without end (the core asks its peers next to nothing).
   refill(now_ms);
-  tokens_ -= 1;  // one-way: progress, results, monitors, heartbeats
+  tokens_ -= 1;
 }
 
 void peer_flow::sent_down(const uint8_t* header) {

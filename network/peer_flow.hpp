@@ -5,10 +5,10 @@
 //
 // A peer's requests (BASP direct or routed messages whose message id asks for an answer) are pending until
 // the core's answer to them passes down the same connection; with `max_pending_requests` pending, the guard
-// reads nothing more from that peer until an answer goes down. Every one-way message (progress, results,
-// monitors, heartbeats: nothing answers them) takes a token from a bucket (`messages_per_s`, one second's
-// worth at most), so they cannot flood the core's mailboxes either. Both push back on the peer's TCP
-// connection: nothing is dropped, a peer that asks too much simply waits.
+// reads nothing more from that peer until an answer goes down. Every other message (one-way ones: progress,
+// results, monitors, heartbeats; and the peer's own answers, which it could make up) takes a token from a
+// bucket (`messages_per_s`, one second's worth at most), so they cannot flood the core's mailboxes either.
+// Both push back on the peer's TCP connection: nothing is dropped, a peer that asks too much simply waits.
 
 #include <cstddef>
 #include <cstdint>

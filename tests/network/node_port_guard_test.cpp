@@ -323,6 +323,10 @@ BOOST_AUTO_TEST_CASE(requests_pending_and_message_rate_are_counted_per_connectio
   BOOST_TEST(paced.before_next(0).ms == 100);
   BOOST_TEST(paced.before_next(50).ms == 50);
   BOOST_TEST(paced.before_next(100).ms == 0);
+  // Answers the peer makes up are paced as one-way messages, not waved through.
+  paced.sent_up(h(2, answer_id(77), 7, 99), 100);
+  BOOST_TEST(paced.before_next(100).ms == 100);
+  BOOST_TEST(paced.pending_requests() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_peer_with_too_many_requests_pending_is_read_no_further_until_answered) {
