@@ -127,7 +127,7 @@ result<v1::LedgerEntry> ledger_book::transfer(write_txn& txn, uint64_t from, uin
 
 result<settlement> ledger_book::settle_image(write_txn& txn, uint64_t requester, int64_t price_mk,
                                              int64_t floor_mk, uint64_t owner, int64_t value_mk,
-                                             std::string_view cause, int64_t now_ms) {
+                                             bool chose_worker, std::string_view cause, int64_t now_ms) {
   if (price_mk < 0 || value_mk < 0)
     return status{errc::invalid_argument, "prices are not negative"};
   CROWDIFF_RETURN_IF_ERROR(validate_cause(cause));
@@ -145,6 +145,10 @@ result<settlement> ledger_book::settle_image(write_txn& txn, uint64_t requester,
     done.already_settled = true;
     return done;
   }
+  if (owner != 0 && owner == requester) {
+    price_mk = 0;  // one's own work for oneself: neither earns nor costs kudos
+    value_mk = 0;
+  }
   auto payer = balance(txn, requester);
   if (!payer)
     return payer.error();
@@ -152,6 +156,8 @@ result<settlement> ledger_book::settle_image(write_txn& txn, uint64_t requester,
   int64_t room = payer->balance_mk() - floor_mk;
   out.charged_mk = std::max<int64_t>(0, std::min(price_mk, room));
   out.forgiven_mk = price_mk - out.charged_mk;
+  if (chose_worker)
+    value_mk = std::min(value_mk, out.charged_mk);  // a pinned worker earns only what was paid
   out.credited_mk = value_mk;
   if (out.charged_mk > 0 || out.forgiven_mk > 0) {
     auto e = post(

@@ -64,10 +64,16 @@ class ledger_book {
 
   /// Settles one delivered image: the requester pays `price_mk` into BURN (but never below `floor_mk`:
   /// the rest is forgiven and recorded as such) and MINT credits the worker's owner `value_mk`, as one unit
-  /// under `cause`. A cause settled before changes nothing and reports `already_settled`.
+  /// under `cause`. A cause settled before changes nothing and reports `already_settled`; a settlement that
+  /// moves nothing (one's own job) records nothing, so the job's record is what says the image was settled.
+  ///
+  /// Kudos are minted only for work done for someone else, and never for a requester who chose the worker
+  /// but could not pay (else one person could mint without end by serving their own or anonymous jobs):
+  /// - the worker's owner is the requester: nothing is charged and nothing credited;
+  /// - the requester pinned this worker (`chose_worker`): the owner is credited at most what was charged.
   static result<settlement> settle_image(write_txn& txn, uint64_t requester, int64_t price_mk,
                                          int64_t floor_mk, uint64_t owner, int64_t value_mk,
-                                         std::string_view cause, int64_t now_ms);
+                                         bool chose_worker, std::string_view cause, int64_t now_ms);
 
   /// Sums the books: minted, burned, the users' balances and the number of entries. Strict: a balance that
   /// does not decode is an error (corruption), never skipped, since a sum without it would be wrong.

@@ -300,6 +300,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         int64_t floor = ledger::to_mk(e.record.anonymous() ? cfg.ledger().anonymous_floor()
                                                            : cfg.ledger().registered_floor());
         uint64_t requester = e.record.owner_user_id();
+        bool chose_worker = e.record.request().worker_allow_size() > 0;  // pinned: see settle_image
         auto stored = std::make_shared<v1::GenerationResult>(std::move(result.value));
         stored->set_job_id(id.to_bytes());
         stored->set_image_index(index);
@@ -317,7 +318,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
                   slot.state() == v1::IMAGE_CANCELLED)
                 return status{errc::already_exists, "the image has an outcome already"};
               auto s = persistence::ledger_book::settle_image(txn, requester, price, floor, owner, value,
-                                                              cause, now);
+                                                              chose_worker, cause, now);
               if (!s)
                 return s.error();
               if (s->already_settled)

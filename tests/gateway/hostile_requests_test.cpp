@@ -7,6 +7,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "common/api_key.hpp"
 #include "common/utf8.hpp"
 #include "gateway_core.hpp"
 #include "raw_connection.hpp"
@@ -130,6 +131,51 @@ BOOST_AUTO_TEST_CASE(a_worker_name_that_reads_as_an_id_is_refused) {
   BOOST_TEST(a.status >= 400u, a.body);
   BOOST_TEST(a.status < 500u, a.body);
   BOOST_TEST(a.body.find("digits") != std::string::npos, a.body);
+}
+
+// Issue 11's first two attacks, through the whole gateway and core. Serving one's own job minted kudos for a
+// user who had none; an anonymous job pinned to the attacker's own worker paid its owner in full while the
+// requester's price was forgiven.
+BOOST_AUTO_TEST_CASE(kudos_are_not_minted_by_serving_oneself_or_pinned_anonymous_jobs) {
+  auto attacker = add_user("attacker");
+  BOOST_TEST(pop(attacker.key, "farm", sd).at("id").is_null());
+  auto own = generate(attacker.key, sd);
+  finish(attacker.key, pop_job(attacker.key, "farm", sd));
+  check_until(own, [](const json& c) { return c.at("done") == true; });
+  // (The attacker's balance also grows by uptime pay, so the image's own settlement is what is checked.)
+  auto own_status = status_of(*uuid::parse(own));
+  BOOST_TEST(own_status.charged_mk() == 0);
+  BOOST_TEST(own_status.images(0).credited_mk() == 0);
+
+  auto worker_id = call_ok("GET", "/api/v2/workers/name/farm", nullptr, {}).at("id").get<std::string>();
+  auto pinned =
+      call_ok("POST", "/api/v2/generate/async",
+              {{"prompt", "x"}, {"models", {sd}}, {"workers", {worker_id}}, {"params", {{"steps", 5}}}},
+              std::string(anonymous_api_key), 202)
+          .at("id")
+          .get<std::string>();
+  finish(attacker.key, pop_job(attacker.key, "farm", sd));
+  check_until(pinned, [](const json& c) { return c.at("done") == true; });
+  // The pinned worker earns no more than the requester really paid (the anonymous account pays out of its
+  // floor, shared by every stranger). Before, it earned the image's full value whatever was paid.
+  auto pinned_status = status_of(*uuid::parse(pinned));
+  BOOST_TEST(pinned_status.images(0).credited_mk() <= pinned_status.charged_mk());
+
+  // An accomplice with nothing (registered: floor 0) pins the worker: forgiven, and nothing is earned.
+  auto accomplice = add_user("accomplice");
+  auto broke =
+      call_ok("POST", "/api/v2/generate/async",
+              {{"prompt", "x"}, {"models", {sd}}, {"workers", {worker_id}}, {"params", {{"steps", 5}}}},
+              accomplice.key, 202)
+          .at("id")
+          .get<std::string>();
+  finish(attacker.key, pop_job(attacker.key, "farm", sd));
+  check_until(broke, [](const json& c) { return c.at("done") == true; });
+  auto broke_status = status_of(*uuid::parse(broke));
+  BOOST_TEST(broke_status.charged_mk() == 0);
+  BOOST_TEST(broke_status.images(0).credited_mk() == 0);
+  auto audit_now = audit();
+  BOOST_TEST(audit_now.minted_mk() - audit_now.burned_mk() == audit_now.sum_of_balances_mk());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -65,13 +65,13 @@ BOOST_AUTO_TEST_CASE(settling_twice_changes_nothing_and_the_floor_forgives) {
   auto kv = make_memory_store();
   auto w = kv->begin_write();
   BOOST_REQUIRE(ledger_book::post(**w, {mint_account, 2, 3'000, v1::GRANT, "g", {}, 0}, 0).has_value());
-  auto first = ledger_book::settle_image(**w, 2, 5'000, 0, 9, 4'000, "img:j:0", 0);
+  auto first = ledger_book::settle_image(**w, 2, 5'000, 0, 9, 4'000, false, "img:j:0", 0);
   BOOST_REQUIRE(first.has_value());
   BOOST_TEST(!first->already_settled);
   BOOST_TEST(first->charged_mk == 3'000);
   BOOST_TEST(first->forgiven_mk == 2'000);
   BOOST_TEST(first->credited_mk == 4'000);
-  auto again = ledger_book::settle_image(**w, 2, 5'000, 0, 9, 4'000, "img:j:0", 0);
+  auto again = ledger_book::settle_image(**w, 2, 5'000, 0, 9, 4'000, false, "img:j:0", 0);
   BOOST_REQUIRE(again.has_value());
   BOOST_TEST(again->already_settled);
   BOOST_TEST(balance_of(**w, 2) == 0);
@@ -81,6 +81,37 @@ BOOST_AUTO_TEST_CASE(settling_twice_changes_nothing_and_the_floor_forgives) {
   BOOST_TEST(audit->minted_mk() == 7'000);
   BOOST_TEST(audit->burned_mk() == 3'000);
   BOOST_TEST(audit->sum_of_balances_mk() == 4'000);
+}
+
+// What was tried as a hostile user would (issue 11): serving one's own jobs minted kudos, and a requester
+// who could not pay pinned the job to the attacker's worker, whose owner was paid in full.
+BOOST_AUTO_TEST_CASE(no_kudos_for_serving_oneself_or_for_a_pinned_job_nobody_paid_for) {
+  auto kv = make_memory_store();
+  auto w = kv->begin_write();
+  // A user with nothing serves their own job: nothing moves.
+  auto own = ledger_book::settle_image(**w, 5, 5'000, 0, 5, 4'000, false, "img:own:0", 0);
+  BOOST_REQUIRE(own.has_value());
+  BOOST_TEST(own->charged_mk == 0);
+  BOOST_TEST(own->forgiven_mk == 0);
+  BOOST_TEST(own->credited_mk == 0);
+  BOOST_TEST(balance_of(**w, 5) == 0);
+  // A broke requester pins worker 9: the price is forgiven and worker 9's owner earns nothing.
+  auto pinned = ledger_book::settle_image(**w, 2, 5'000, 0, 9, 4'000, true, "img:pin:0", 0);
+  BOOST_REQUIRE(pinned.has_value());
+  BOOST_TEST(pinned->forgiven_mk == 5'000);
+  BOOST_TEST(pinned->credited_mk == 0);
+  BOOST_TEST(balance_of(**w, 9) == 0);
+  // Pinned and partly paid: the owner earns what was paid, no more.
+  BOOST_REQUIRE(ledger_book::post(**w, {mint_account, 2, 1'500, v1::GRANT, "g", {}, 0}, 0).has_value());
+  auto part = ledger_book::settle_image(**w, 2, 5'000, 0, 9, 4'000, true, "img:pin:1", 0);
+  BOOST_TEST(part->charged_mk == 1'500);
+  BOOST_TEST(part->credited_mk == 1'500);
+  BOOST_TEST(balance_of(**w, 9) == 1'500);
+  // Not pinned, the AI Horde's forgiveness stands: the worker is paid its image's value.
+  auto free = ledger_book::settle_image(**w, 2, 5'000, 0, 9, 4'000, false, "img:free:0", 0);
+  BOOST_TEST(free->credited_mk == 4'000);
+  auto audit = ledger_book::audit(**w);
+  BOOST_TEST(audit->minted_mk() - audit->burned_mk() == audit->sum_of_balances_mk());
 }
 
 // Thousands of random movements, duplicates and restarts: the books always balance, and every balance
@@ -132,9 +163,10 @@ void run_random_books(std::function<std::unique_ptr<store>()> reopen, int operat
         uint64_t owner = pick_user();
         int64_t price = amount();
         int64_t value = price > 1000 ? price - 1000 : 0;
+        bool chose = rng() % 4 == 0;
         settlement out;
         auto st = s->write_sync([&](write_txn& t) {
-          auto r = ledger_book::settle_image(t, requester, price, 0, owner, value, cause, i);
+          auto r = ledger_book::settle_image(t, requester, price, 0, owner, value, chose, cause, i);
           if (r)
             out = *r;
           return r.to_status();
@@ -142,12 +174,15 @@ void run_random_books(std::function<std::unique_ptr<store>()> reopen, int operat
         BOOST_REQUIRE(st.is_ok());
         BOOST_REQUIRE_EQUAL(out.already_settled, settled[cause]);
         if (!settled[cause]) {
-          int64_t charge = std::max<int64_t>(0, std::min(price, model[requester]));
+          bool own = requester == owner;
+          int64_t charge = own ? 0 : std::max<int64_t>(0, std::min(price, model[requester]));
+          int64_t credit = own ? 0 : (chose ? std::min(value, charge) : value);
           BOOST_REQUIRE_EQUAL(out.charged_mk, charge);
+          BOOST_REQUIRE_EQUAL(out.credited_mk, credit);
           model[requester] -= charge;
-          if (value > 0)
-            model[owner] += value;
-          settled[cause] = true;
+          model[owner] += credit;
+          // A settlement that moved nothing (one's own job) records nothing: the job record says it is done.
+          settled[cause] = !own && (price > 0 || credit > 0);
         }
         break;
       }
