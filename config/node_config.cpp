@@ -62,6 +62,10 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
     l->set_fee_per_image(1.0);
   if (l->uptime_kudos_per_10_min() == 0)
     l->set_uptime_kudos_per_10_min(50);
+  if (l->uptime_work_window_s() == 0)
+    l->set_uptime_work_window_s(3600);
+  if (l->uptime_max_workers_per_owner() == 0)
+    l->set_uptime_max_workers_per_owner(4);
   if (l->anonymous_floor() == 0)
     l->set_anonymous_floor(-50);
   if (l->anonymous_priority() == 0)
@@ -186,6 +190,10 @@ status validate(const v1::NodeConfig& c) {
   CROWDIFF_RETURN_IF_ERROR(range("ledger.fee_per_image", c.ledger().fee_per_image(), 0, 1e6));
   CROWDIFF_RETURN_IF_ERROR(
       range("ledger.uptime_kudos_per_10_min", c.ledger().uptime_kudos_per_10_min(), 0, 1e6));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("ledger.uptime_work_window_s", c.ledger().uptime_work_window_s(), 60, 30 * 86'400));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("ledger.uptime_max_workers_per_owner", c.ledger().uptime_max_workers_per_owner(), 1, 10'000));
   CROWDIFF_RETURN_IF_ERROR(range("ledger.registered_floor", c.ledger().registered_floor(), -1e9, 1e9));
   CROWDIFF_RETURN_IF_ERROR(range("ledger.anonymous_floor", c.ledger().anonymous_floor(), -1e9, 1e9));
   CROWDIFF_RETURN_IF_ERROR(range("scheduler.ageing_per_10_s", c.scheduler().ageing_per_10_s(), 0, 1e9));

@@ -82,7 +82,7 @@ using ledger_actor = caf::typed_actor<
     caf::replies_to<grant_atom, std::string, int64_t, std::string>::with<pb<v1::LedgerEntry>>,  // by user
                                                                                                 // name
     caf::replies_to<audit_atom>::with<pb<v1::LedgerAudit>>,
-    caf::reacts_to<uptime_atom, uint64_t, uint64_t, int64_t, int64_t>,  // worker, owner, from, to
+    caf::reacts_to<uptime_atom, uint64_t, uint64_t, int64_t, int64_t>,  // owner, serving workers, from, to
     caf::reacts_to<committed_atom, uint64_t, caf::error>>;
 
 /// What a client holds after logging in (the C++ client library, the CLI): the API of the core for one

@@ -34,7 +34,7 @@ LAYERS = {
 
 # The Scheduler's functional core (crowdiff_scheduling): what its actor carries out, tested and benchmarked alone.
 SCHEDULING = ("actors/scheduler/allocator", "actors/scheduler/job_queue", "actors/scheduler/worker_pool",
-              "actors/scheduler/task.hpp", "actors/scheduler/features.hpp")
+              "actors/scheduler/task.hpp", "actors/scheduler/features.hpp", "actors/scheduler/uptime_pay")
 
 # Sublayers with narrower rules: (file path prefixes, allowed project include prefixes, why).
 NARROWER = [

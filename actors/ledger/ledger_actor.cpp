@@ -220,18 +220,18 @@ ledger_actor::behavior_type ledger_fn(ledger_actor::stateful_pointer<ledger_stat
           return to_error(a.error());
         return pb<v1::LedgerAudit>{std::move(*a)};
       },
-      [self, me](uptime_atom, uint64_t worker, uint64_t owner, int64_t from_ms, int64_t to_ms) {
+      [self, me](uptime_atom, uint64_t owner, uint64_t workers, int64_t from_ms, int64_t to_ms) {
         auto& s = self->state;
-        if (to_ms <= from_ms || owner == 0)
+        if (to_ms <= from_ms || owner == 0 || workers == 0)
           return;
-        // Pro rata: every second online earns its share of the 10-minute reward, so leaving at 9:59 is not a
-        // loss.
-        double kudos =
-            s.options.config.uptime_kudos_per_10_min() * static_cast<double>(to_ms - from_ms) / 600'000.0;
+        // Pro rata: every second a serving worker is online earns its share of the 10-minute reward. Who
+        // serves, and how many of an owner's workers count, the Scheduler decides (scheduling::uptime_pay).
+        double kudos = s.options.config.uptime_kudos_per_10_min() * static_cast<double>(workers) *
+                       static_cast<double>(to_ms - from_ms) / 600'000.0;
         int64_t amount = ledger::to_mk(kudos);
         if (amount <= 0)
           return;
-        std::string cause = "uptime:" + std::to_string(worker) + ":" + std::to_string(to_ms);
+        std::string cause = "uptime:" + std::to_string(owner) + ":" + std::to_string(to_ms);
         int64_t now = s.options.now();
         s.writes.submit(
             *s.options.store, me,
@@ -244,16 +244,16 @@ ledger_actor::behavior_type ledger_fn(ledger_actor::stateful_pointer<ledger_stat
               return ledger_book::post(
                          txn,
                          persistence::posting{persistence::mint_account, owner, amount, v1::UPTIME_REWARD,
-                                              cause, "worker " + std::to_string(worker), 0},
+                                              cause, std::to_string(workers) + " serving workers", 0},
                          now)
                   .to_status();
             },
-            [worker, owner, amount](const status& outcome) {
+            [workers, owner, amount](const status& outcome) {
               if (!outcome) {
-                log::error("uptime_reward_failed").kv("worker", worker).kv("error", outcome.to_string());
+                log::error("uptime_reward_failed").kv("owner", owner).kv("error", outcome.to_string());
                 return;
               }
-              log::debug("uptime_reward").kv("worker", worker).kv("owner", owner).kv("amount_mk", amount);
+              log::debug("uptime_reward").kv("owner", owner).kv("workers", workers).kv("amount_mk", amount);
             });
       },
       [self](committed_atom, uint64_t id, const caf::error& outcome) {

@@ -31,6 +31,8 @@ core_handles spawn_core(caf::actor_system& system, persistence::store& store, co
   sched.allocation.unservable_timeout_ms = static_cast<int64_t>(sc.unservable_timeout_s()) * 1000;
   sched.tick_interval = timing.scheduler_tick;
   sched.uptime_interval = timing.uptime_interval;
+  sched.uptime.work_window_ms = int64_t{config.ledger().uptime_work_window_s()} * 1000;
+  sched.uptime.max_workers_per_owner = config.ledger().uptime_max_workers_per_owner();
   sched.now = now;
   sched.max_catalog_models = config.limits().max_catalog_models();
   core.scheduler = system.spawn(scheduler_fn, std::move(sched));

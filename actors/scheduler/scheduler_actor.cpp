@@ -98,12 +98,11 @@ queue_estimate to_message(const scheduling::job_estimate& e) {
   return {e.position, e.waiting, e.running, e.start_ms, e.finish_ms, e.possible, e.reason};
 }
 
-// Pays the worker's owner for the time online since the last payment, and adds that time to its record.
-void pay_uptime(self_ptr self, scheduler_state::live_worker& w, uint64_t id, int64_t now) {
+// Adds the worker's time online since it was last counted to its record (a statistic: pay is per owner,
+// pay_uptime).
+void record_uptime(self_ptr self, scheduler_state::live_worker& w, uint64_t id, int64_t now) {
   if (now <= w.uptime_paid_ms)
     return;
-  self->send(self->state.options.ledger, uptime_atom::value, id, w.registration.owner_user_id(),
-             w.uptime_paid_ms, now);
   int64_t seconds = (now - w.uptime_paid_ms) / 1000;
   w.uptime_paid_ms = now;
   if (seconds <= 0)
@@ -123,6 +122,20 @@ void pay_uptime(self_ptr self, scheduler_state::live_worker& w, uint64_t id, int
         if (!s)
           log::error("worker_uptime_write_failed").kv("worker", id).kv("error", s.to_string());
       });
+}
+
+// Pays uptime per owner for its serving workers (uptime_pay decides who and how many); the Ledger turns each
+// payment into kudos.
+void pay_uptime(self_ptr self, int64_t now) {
+  auto& st = self->state;
+  std::vector<scheduling::uptime_worker> live;
+  live.reserve(st.workers.size());
+  for (const auto& [id, w] : st.workers) {
+    const auto* ws = st.alloc.workers().find(id);
+    live.push_back({w.registration.owner_user_id(), ws != nullptr && ws->maintenance, w.last_credit_ms});
+  }
+  for (const auto& p : st.uptime->due(live, now))
+    self->send(st.options.ledger, uptime_atom::value, p.owner, uint64_t{p.workers}, p.from_ms, p.to_ms);
 }
 
 void apply(self_ptr self, scheduling::decisions& d);
@@ -261,7 +274,7 @@ void drop_worker(self_ptr self, uint64_t id, const char* why) {
   if (it == st.workers.end())
     return;
   int64_t now = st.options.now();
-  pay_uptime(self, it->second, id, now);
+  record_uptime(self, it->second, id, now);
   st.by_address.erase(it->second.address);
   self->demonitor(it->second.handle.address());
   st.workers.erase(it);
@@ -327,6 +340,7 @@ status validate_registration(const v1::WorkerRegistration& r) {
 
 scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options options) {
   self->state.options = std::move(options);
+  self->state.uptime.emplace(self->state.options.uptime);
   self->state.alloc = scheduling::allocator{self->state.options.allocation};
   self->state.last_uptime_ms = self->state.options.now();
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -381,7 +395,7 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
               if (auto old = s.workers.find(id); old != s.workers.end()) {
                 // The same worker again (a reconnect): its old session ends here, without paying anything
                 // twice.
-                pay_uptime(self, old->second, id, t);
+                record_uptime(self, old->second, id, t);
                 s.by_address.erase(old->second.address);
                 self->demonitor(old->second.handle.address());
               }
@@ -558,6 +572,9 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
         return edit_worker(self, worker, by_user, std::move(changes.value));
       },
       [self](credit_atom, uint64_t worker, double megapixel_steps, int64_t credited_mk) {
+        auto& st = self->state;
+        if (auto w = st.workers.find(worker); w != st.workers.end() && credited_mk > 0)
+          w->second.last_credit_ms = st.options.now();  // paid work for someone else: it serves (uptime_pay)
         credit_worker(self, worker, megapixel_steps, credited_mk);
       },
       [self](load_atom) -> scheduler_load {
@@ -613,7 +630,8 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
         if (now - st.last_uptime_ms >= st.options.uptime_interval.count()) {
           st.last_uptime_ms = now;
           for (auto& [id, live] : st.workers)
-            pay_uptime(self, live, id, now);
+            record_uptime(self, live, id, now);
+          pay_uptime(self, now);
         }
         self->delayed_send(self, st.options.tick_interval, tick_atom::value);
       },

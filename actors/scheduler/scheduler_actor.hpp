@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "actors/scheduler/allocator.hpp"
+#include "actors/scheduler/uptime_pay.hpp"
 #include "common/clock.hpp"
 #include "persistence/store.hpp"
 #include "protocol/interfaces.hpp"
@@ -19,6 +20,7 @@ struct scheduler_options {
   scheduling::allocator_config allocation;
   std::chrono::milliseconds tick_interval{1000};
   std::chrono::milliseconds uptime_interval{60'000};
+  scheduling::uptime_rules uptime;   ///< who earns uptime (ledger.uptime_*)
   size_t max_catalog_models = 4096;  ///< limits.max_catalog_models: model names live workers may bring in
   clock_fn now = wall_ms;
 };

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -10,6 +11,7 @@
 
 #include "actors/detail/pending_writes.hpp"
 #include "actors/scheduler/scheduler_actor.hpp"
+#include "actors/scheduler/uptime_pay.hpp"
 
 namespace crowdiff {
 
@@ -19,7 +21,8 @@ struct scheduler_state {
     caf::actor_addr address;
     v1::WorkerRegistration registration;
     int64_t joined_ms = 0;
-    int64_t uptime_paid_ms = 0;
+    int64_t uptime_paid_ms = 0;  // its uptime statistic is counted up to here
+    int64_t last_credit_ms = 0;  // last paid for an image for someone else (uptime_pay: serving)
   };
 
   scheduler_options options;
@@ -30,6 +33,7 @@ struct scheduler_state {
   std::unordered_map<caf::actor_addr, uint64_t> by_address;
   std::set<std::string> catalog;
   int64_t last_uptime_ms = 0;
+  std::optional<scheduling::uptime_pay> uptime;      // set at spawn from the options
   std::deque<std::pair<int64_t, double>> delivered;  // (ms, megapixel-steps) of the last minute's results
 
   static inline const char* name = "crowdiff.scheduler";

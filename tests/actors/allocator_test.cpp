@@ -2,6 +2,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "actors/scheduler/uptime_pay.hpp"
+
 using namespace crowdiff;
 using namespace crowdiff::scheduling;
 
@@ -278,6 +280,30 @@ BOOST_AUTO_TEST_CASE(features_have_one_table_for_bits_names_and_requests) {
   r.set_karras(true);
   r.set_clip_skip(2);
   BOOST_TEST(required_features(r) == (feature_img2img | feature_karras | feature_clip_skip));
+}
+
+// Issue 11: 20 worker names that popped and did no work earned uptime, growing with the number of names.
+BOOST_AUTO_TEST_CASE(uptime_is_paid_per_owner_for_serving_workers_only) {
+  uptime_pay pay({60'000, 4});
+  std::vector<uptime_worker> farm(20, uptime_worker{7, false, 0});  // never delivered anything
+  BOOST_TEST(pay.due(farm, 1'000).empty());
+  BOOST_TEST(pay.due(farm, 61'000).empty());
+  // Six that served recently, one of them in maintenance: four are paid for (the cap), from the last call.
+  std::vector<uptime_worker> real(6, uptime_worker{8, false, 100'000});
+  real[0].maintenance = true;
+  BOOST_TEST(pay.due(real, 120'000).empty());  // a new owner: paid from now on, never for time before
+  auto p = pay.due(real, 130'000);
+  BOOST_REQUIRE(p.size() == 1u);
+  BOOST_TEST(p[0].owner == 8u);
+  BOOST_TEST(p[0].workers == 4u);
+  BOOST_TEST(p[0].from_ms == 120'000);
+  BOOST_TEST(p[0].to_ms == 130'000);
+  // Work too long ago no longer counts; an owner whose workers left is forgotten.
+  BOOST_TEST(pay.due(real, 170'000).empty());
+  BOOST_TEST(pay.due({}, 180'000).empty());
+  std::vector<uptime_worker> back(1, uptime_worker{8, false, 179'000});
+  BOOST_TEST(pay.due(back, 190'000).empty());  // back, but forgotten: no pay for the time away
+  BOOST_TEST(pay.due(back, 200'000).size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
