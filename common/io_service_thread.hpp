@@ -5,6 +5,7 @@
 // not spin) from other accept errors. Header-only; Boost.Asio comes with the listeners.
 
 #include <cerrno>
+#include <chrono>
 #include <exception>
 #include <pthread.h>
 #include <string>
@@ -57,6 +58,26 @@ inline bool out_of_descriptors(const boost::system::error_code& ec) {
   namespace error = boost::asio::error;
   return ec == error::no_descriptors || ec == error::no_buffer_space || ec == error::no_memory ||
          ec == boost::system::error_code(ENFILE, boost::system::system_category());
+}
+
+/// The outcome of one accept, alike for every listener: false when the loop must not go on at once, because
+/// the acceptor was closed (stopped) or descriptors ran out (then `retry` runs after 100 ms on `backoff`
+/// instead of spinning, and `event` is logged). True otherwise: serve the socket if `ec` is clear, then
+/// accept again.
+template <class Acceptor, class Timer, class Retry>
+bool keep_accepting(const boost::system::error_code& ec, Acceptor& acceptor, Timer& backoff,
+                    const char* event, Retry retry) {
+  if (ec == boost::asio::error::operation_aborted || !acceptor.is_open())
+    return false;
+  if (!out_of_descriptors(ec))
+    return true;
+  log::warning(event).kv("error", ec.message());
+  backoff.expires_after(std::chrono::milliseconds(100));
+  backoff.async_wait([&acceptor, retry = std::move(retry)](const boost::system::error_code& e) mutable {
+    if (!e && acceptor.is_open())
+      retry();
+  });
+  return false;
 }
 
 }  // namespace crowdiff

@@ -381,19 +381,8 @@ struct http_server::impl {
 
   void accept() {
     acceptor->async_accept(net::make_strand(core->io), [this](beast::error_code ec, tcp::socket socket) {
-      // Closed by stop(): never accept again.
-      if (ec == net::error::operation_aborted || !acceptor->is_open())
+      if (!keep_accepting(ec, *acceptor, *backoff, "http_accept_backoff", [this] { accept(); }))
         return;
-      if (out_of_descriptors(ec)) {
-        // Retrying at once would spin: the pending connection stays in the backlog until a descriptor frees.
-        log::warning("http_accept_backoff").kv("error", ec.message());
-        backoff->expires_after(std::chrono::milliseconds(100));
-        backoff->async_wait([this](beast::error_code wait_ec) {
-          if (!wait_ec && acceptor->is_open())
-            accept();
-        });
-        return;
-      }
       if (!ec)
         serve(std::move(socket));
       accept();

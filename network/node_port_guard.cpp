@@ -326,17 +326,8 @@ struct node_port_guard::impl {
 
   void accept() {
     acceptor->async_accept([this](const error_code& ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !acceptor->is_open())
+      if (!keep_accepting(ec, *acceptor, *backoff, "node_port_accept_backoff", [this] { accept(); }))
         return;
-      if (out_of_descriptors(ec)) {
-        // Retrying at once would spin while no descriptor is free.
-        backoff->expires_after(std::chrono::milliseconds(100));
-        backoff->async_wait([this](const error_code& e) {
-          if (!e && acceptor->is_open())
-            accept();
-        });
-        return;
-      }
       if (!ec)
         serve(std::move(socket));
       accept();

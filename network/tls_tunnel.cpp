@@ -133,13 +133,15 @@ class tunnel_connection : public std::enable_shared_from_this<tunnel_connection>
 struct tls_tunnel::impl {
   tunnel_core core;
   std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> backoff;
   std::vector<std::weak_ptr<tunnel_connection>> live;
   std::thread thread;
   uint16_t port = 0;
 
   void accept() {
     acceptor->async_accept([this](const error_code& ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !acceptor->is_open())
+      // At the descriptor limit this used to retry at once, spinning.
+      if (!keep_accepting(ec, *acceptor, *backoff, "tls_tunnel_accept_backoff", [this] { accept(); }))
         return;
       if (!ec) {
         error_code e;
@@ -191,6 +193,7 @@ result<std::unique_ptr<tls_tunnel>> tls_tunnel::start(const options& opts) {
   if (ec)
     return status{errc::unavailable, "cannot open the TLS tunnel on loopback: " + ec.message()};
   p->port = acc.local_endpoint().port();
+  p->backoff.emplace(p->core.io);
   p->accept();
   p->thread = io_service_thread(p->core.io, "tls_tunnel");
   return std::unique_ptr<tls_tunnel>{new tls_tunnel(std::move(p))};
@@ -206,6 +209,7 @@ void tls_tunnel::stop() {
   stop_io_service(impl_->core.io, impl_->thread, [p = impl_.get()] {
     error_code ignored;
     p->acceptor->close(ignored);
+    p->backoff->cancel();
     for (auto& w : p->live)
       if (auto c = w.lock())
         c->close(nullptr);
