@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/scheduler/result_check.hpp"
 #include "common/log.hpp"
 #include "gateway/horde_json.hpp"
 #include "gateway/http_worker_state.hpp"
@@ -124,8 +125,13 @@ http_worker_actor::behavior_type http_worker_fn(self_ptr self, http_worker_optio
         r.set_image_index(spec.image_index());
         r.set_model(spec.model());
         r.set_worker_name(st.registration.name());
+        // Checked here too, to tell the worker why; the Scheduler's own check decides, pays nothing for a
+        // bad image and records it against the worker.
+        auto checked = scheduling::check_result(r.image(), spec.request().width(), spec.request().height());
         self->send(st.options.scheduler, result_atom::value, st.worker_id, spec.assignment_id(),
                    std::move(result));
+        if (!checked)
+          return to_error(checked.error());
         return spec.value_mk();
       },
       [self](run_atom, pb<v1::TaskSpec>& spec) {

@@ -11,6 +11,7 @@
 #include "gateway/horde_requests.hpp"
 #include "gateway/http_worker.hpp"
 #include "gateway/http_worker_state.hpp"
+#include "models/image/image_format.hpp"
 #include "persistence/worker_table.hpp"
 
 namespace crowdiff::gateway {
@@ -22,14 +23,6 @@ std::string base64(const std::string& bytes) {
                     bytes.size(), sodium_base64_VARIANT_ORIGINAL);
   out.resize(out.size() - 1);
   return out;
-}
-
-std::string image_format(const std::string& bytes) {
-  if (bytes.rfind("\x89PNG\r\n\x1a\n", 0) == 0)
-    return "png";
-  if (bytes.size() >= 12 && bytes.compare(0, 4, "RIFF") == 0 && bytes.compare(8, 4, "WEBP") == 0)
-    return "webp";
-  return {};
 }
 
 // AI Horde's words: workers (reGen) match "Processing Job with ID" and "does not exist" to drop the job.
@@ -216,7 +209,7 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
       reply_error(r, 400, "generation is neither base64 nor \"R2\"", "BadRequest");
       return;
     }
-    auto format = image_format(bytes);
+    std::string format{models::image_format(bytes)};
     if (format.empty()) {
       reply_error(r, 400, "generation is not a PNG or WebP image", "BadRequest");
       return;

@@ -89,5 +89,6 @@ CAF_ADD_ATOM(crowdiff, crowdiff, uptime_atom, "uptime")
 // Internal to each actor
 CAF_ADD_ATOM(crowdiff, crowdiff, committed_atom, "committed")
 CAF_ADD_ATOM(crowdiff, crowdiff, tick_atom, "tick")
+CAF_ADD_ATOM(crowdiff, crowdiff, check_atom, "check")
 
 CAF_END_TYPE_ID_BLOCK(crowdiff)

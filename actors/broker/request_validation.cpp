@@ -3,19 +3,13 @@
 #include <cmath>
 
 #include "common/utf8.hpp"
+#include "models/image/image_format.hpp"
 
 namespace crowdiff::broker {
 namespace {
 
 status bad(const std::string& message) {
   return status{errc::invalid_argument, message};
-}
-
-bool image_magic(const std::string& bytes) {
-  static const std::string png = "\x89PNG\r\n\x1a\n";
-  if (bytes.compare(0, png.size(), png) == 0)
-    return true;
-  return bytes.size() >= 12 && bytes.compare(0, 4, "RIFF") == 0 && bytes.compare(8, 4, "WEBP") == 0;
 }
 
 status check_text(const std::string& field, const std::string& text, uint32_t max_chars) {
@@ -72,7 +66,7 @@ status validate_request(const v1::JobRequest& r, const v1::LimitsConfig& limits,
   } else {
     if (r.source_image().size() > limits.max_source_image_bytes())
       return bad("source_image is larger than " + std::to_string(limits.max_source_image_bytes()) + " bytes");
-    if (!image_magic(r.source_image()))
+    if (models::image_format(r.source_image()).empty())
       return bad("source_image must be a PNG or WebP image");
     if (!std::isfinite(r.denoising_strength()) || r.denoising_strength() <= 0 || r.denoising_strength() > 1)
       return bad("denoising_strength must be in (0, 1] with a source_image");

@@ -8,6 +8,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/scheduler/result_check.hpp"
 #include "actors/scheduler/scheduler_state.hpp"
 #include "common/log.hpp"
 #include "common/utf8.hpp"
@@ -19,7 +20,6 @@ namespace crowdiff {
 namespace {
 
 using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
-constexpr size_t max_result_bytes = 64u << 20;
 
 bool printable(const std::string& s) {
   for (char c : s)
@@ -201,6 +201,28 @@ void credit_worker(self_ptr self, uint64_t id, double megapixel_steps, int64_t c
       });
 }
 
+// A fault on the worker's record (AI Horde's `uncompleted_jobs`); `rejected` when it was its image that
+// failed the check. Statistics, written apart like the credits.
+void count_fault(self_ptr self, uint64_t id, bool rejected) {
+  self->state.writes.submit(
+      *self->state.options.store, caf::actor_cast<scheduler_actor>(self),
+      [id, rejected](persistence::write_txn& txn) -> status {
+        auto rec = persistence::worker_table::get(txn, id);
+        if (!rec)
+          return rec.error();
+        if (!rec->has_value())
+          return status::ok();
+        (*rec)->set_faults((*rec)->faults() + 1);
+        if (rejected)
+          (*rec)->set_rejected_results((*rec)->rejected_results() + 1);
+        return persistence::worker_table::put(txn, **rec);
+      },
+      [id](const status& s) {
+        if (!s)
+          log::error("worker_fault_write_failed").kv("worker", id).kv("error", s.to_string());
+      });
+}
+
 // Carries out what the allocator decided.
 void apply(self_ptr self, scheduling::decisions& d) {
   auto& st = self->state;
@@ -309,6 +331,107 @@ bool from_worker(self_ptr self, uint64_t id) {
     return false;
   auto it = self->state.by_address.find(caf::actor_cast<caf::actor_addr>(sender));
   return it != self->state.by_address.end() && it->second == id;
+}
+
+// A checked result: the first for its image completes it and goes to the Broker to be paid; later copies
+// are dropped.
+void complete_result(self_ptr self, uint64_t worker, uint64_t assignment, v1::GenerationResult r) {
+  auto& st = self->state;
+  auto job = uuid::from_bytes(r.job_id());
+  scheduling::decisions d;
+  int64_t now = st.options.now();
+  auto winner = st.alloc.complete(assignment, worker, *job, r.image_index(), r.generation_ms(), now, d);
+  if (winner) {
+    st.delivered.emplace_back(now, winner->megapixel_steps);
+    while (!st.delivered.empty() && st.delivered.front().first < now - 60'000)
+      st.delivered.pop_front();
+    auto w = st.workers.find(worker);
+    r.set_worker_id(worker);
+    if (w != st.workers.end())
+      r.set_worker_name(w->second.registration.name());
+    uint64_t owner = w != st.workers.end() ? w->second.registration.owner_user_id() : 0;
+    uint32_t index = r.image_index();  // read before the move below: argument order is unspecified
+    if (st.broker)
+      self->send(st.broker, completed_atom::value, *job, index, worker, owner,
+                 pb<v1::GenerationResult>{std::move(r)});
+  } else {
+    log::info("result_ignored")
+        .kv("job", job->to_string())
+        .kv("image", r.image_index())
+        .kv("worker", worker)
+        .kv("reason", "duplicate or not assigned");
+  }
+  apply(self, d);
+}
+
+// A result that failed the check is the worker's fault: nobody is paid, the image runs elsewhere (the
+// allocator excludes this worker for it), and the worker's record counts it.
+void reject_result(self_ptr self, uint64_t worker, uint64_t assignment, const status& why) {
+  auto& st = self->state;
+  const auto* a = st.alloc.find_assignment(assignment);
+  if (a == nullptr || a->worker != worker)
+    return;  // it timed out or was cancelled while it was checked
+  log::warning("result_rejected")
+      .kv("job", a->job.to_string())
+      .kv("image", a->index)
+      .kv("worker", worker)
+      .kv("reason", why.message());
+  count_fault(self, worker, true);
+  scheduling::decisions d;
+  st.alloc.fault(assignment, worker, errc::generation_failed, why.message(), st.options.now(), d);
+  apply(self, d);
+}
+
+// A worker's image is checked (decoded, sized, not flat) before anyone is paid for it. Decoding takes
+// milliseconds, so it runs in a short-lived actor of its own, beside the Scheduler, which goes on
+// allocating. At most one check per assignment is in flight: a worker cannot make us decode more than the
+// images it holds.
+void receive_result(self_ptr self, uint64_t worker, uint64_t assignment, v1::GenerationResult r) {
+  auto& st = self->state;
+  if (!from_worker(self, worker)) {
+    log::warning("result_rejected").kv("worker", worker).kv("reason", "sender is not that worker");
+    return;
+  }
+  auto job = uuid::from_bytes(r.job_id());
+  const auto* a = st.alloc.find_assignment(assignment);
+  if (!job || a == nullptr || a->worker != worker || a->job != *job || a->index != r.image_index()) {
+    log::info("result_ignored")
+        .kv("worker", worker)
+        .kv("assignment", assignment)
+        .kv("reason", "not an image this worker holds");
+    return;
+  }
+  if (!st.checking.insert(assignment).second)
+    return;  // a copy of this result is being checked already
+  const auto* t = st.alloc.running_task(a->task_key);
+  uint32_t width = t != nullptr ? t->request->width() : 0;
+  uint32_t height = t != nullptr ? t->request->height() : 0;
+  auto image = std::make_shared<const std::string>(std::move(*r.mutable_image()));
+  auto checker = self->spawn([image, width, height](caf::event_based_actor* me) -> caf::behavior {
+    return {[=](check_atom) -> caf::result<std::string> {
+      auto rp = me->make_response_promise<std::string>();
+      auto format = scheduling::check_result(*image, width, height);
+      if (format)
+        rp.deliver(std::move(*format));
+      else
+        rp.deliver(to_error(format.error()));
+      me->quit();
+      return rp;
+    }};
+  });
+  auto rest = std::make_shared<v1::GenerationResult>(std::move(r));
+  self->request(checker, caf::infinite, check_atom::value)
+      .then(
+          [self, worker, assignment, image, rest](const std::string& format) {
+            self->state.checking.erase(assignment);
+            rest->set_image(*image);
+            rest->set_format(format);
+            complete_result(self, worker, assignment, std::move(*rest));
+          },
+          [self, worker, assignment](const caf::error& e) {
+            self->state.checking.erase(assignment);
+            reject_result(self, worker, assignment, to_status(e));
+          });
 }
 
 }  // namespace
@@ -438,40 +561,7 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
           self->send(self->state.broker, progress_atom::value, a->job, a->index, step, total);
       },
       [self](result_atom, uint64_t worker, uint64_t assignment, pb<v1::GenerationResult>& result) {
-        auto& st = self->state;
-        if (!from_worker(self, worker)) {
-          log::warning("result_rejected").kv("worker", worker).kv("reason", "sender is not that worker");
-          return;
-        }
-        auto& r = result.value;
-        auto job = uuid::from_bytes(r.job_id());
-        if (!job || r.image().empty() || r.image().size() > max_result_bytes) {
-          log::warning("result_rejected").kv("worker", worker).kv("reason", "malformed result");
-          return;
-        }
-        scheduling::decisions d;
-        int64_t now = st.options.now();
-        auto winner = st.alloc.complete(assignment, worker, *job, r.image_index(), r.generation_ms(), now, d);
-        if (winner) {
-          st.delivered.emplace_back(now, winner->megapixel_steps);
-          while (!st.delivered.empty() && st.delivered.front().first < now - 60'000)
-            st.delivered.pop_front();
-          auto w = st.workers.find(worker);
-          r.set_worker_id(worker);
-          if (w != st.workers.end())
-            r.set_worker_name(w->second.registration.name());
-          uint64_t owner = w != st.workers.end() ? w->second.registration.owner_user_id() : 0;
-          if (st.broker)
-            self->send(st.broker, completed_atom::value, *job, r.image_index(), worker, owner,
-                       std::move(result));
-        } else {
-          log::info("result_ignored")
-              .kv("job", job->to_string())
-              .kv("image", r.image_index())
-              .kv("worker", worker)
-              .kv("reason", "duplicate or not assigned");
-        }
-        apply(self, d);
+        receive_result(self, worker, assignment, std::move(result.value));
       },
       [self](fault_atom, uint64_t worker, uint64_t assignment, const caf::error& fault) {
         if (!from_worker(self, worker))
@@ -492,6 +582,9 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, scheduler_options opt
               .kv("worker", worker)
               .kv("code", to_string(code))
               .kv("reason", reason);
+        if (a == nullptr || a->worker != worker)
+          return;
+        count_fault(self, worker, false);
         scheduling::decisions d;
         st.alloc.fault(assignment, worker, code, reason, st.options.now(), d);
         apply(self, d);

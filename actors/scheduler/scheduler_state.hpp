@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/actor_addr.hpp>
 
@@ -32,6 +33,7 @@ struct scheduler_state {
   std::unordered_map<uint64_t, live_worker> workers;
   std::unordered_map<caf::actor_addr, uint64_t> by_address;
   std::set<std::string> catalog;
+  std::unordered_set<uint64_t> checking;  // assignments whose result is being checked (result_check)
   int64_t last_uptime_ms = 0;
   std::optional<scheduling::uptime_pay> uptime;      // set at spawn from the options
   std::deque<std::pair<int64_t, double>> delivered;  // (ms, megapixel-steps) of the last minute's results

@@ -7,6 +7,7 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 
+#include "models/image/image_format.hpp"
 #include "models/image/png_codec.hpp"
 #include "models/text/text_normalizer.hpp"
 
@@ -224,10 +225,10 @@ result<std::string> read_webp_user_comment(std::string_view bytes) {
 }
 
 result<rgb_image> decode_image(std::string_view bytes, const image_limits& limits) {
-  if (bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0)
+  auto format = image_format(bytes);
+  if (format == "png")
     return decode_png(bytes, limits);
-  if (bytes.size() >= 12 && std::memcmp(bytes.data(), "RIFF", 4) == 0 &&
-      std::memcmp(bytes.data() + 8, "WEBP", 4) == 0)
+  if (format == "webp")
     return decode_webp(bytes, limits);
   return status{errc::unsupported, "source image is neither PNG nor WebP"};
 }

@@ -5,13 +5,17 @@
 #include <boost/test/unit_test.hpp>
 
 #include "actors/ledger/pricing.hpp"
+#include "actors/scheduler/result_check.hpp"
 #include "common/api_key.hpp"
 #include "common/log.hpp"
 #include "common/utf8.hpp"
 #include "core_fixture.hpp"
+#include "models/image/png_codec.hpp"
 #include "persistence/job_table.hpp"
 #include "persistence/quarantine_table.hpp"
 #include "persistence/webhook_table.hpp"
+#include "persistence/worker_table.hpp"
+#include "test_image.hpp"
 
 using namespace crowdiff;
 using namespace crowdiff::testing;
@@ -184,6 +188,83 @@ BOOST_AUTO_TEST_CASE(a_duplicate_result_is_charged_once) {
   BOOST_TEST(balance_mk(alice.key) == after_first);
   BOOST_TEST(audit().entries() == books_first.entries());
   BOOST_TEST(final.charged_mk() > 0);
+}
+
+// Issue 11's first attack: results that merely start with the PNG signature were paid in full. Every result
+// is now decoded and checked before anyone is paid; a bad one is the worker's fault and runs elsewhere.
+BOOST_AUTO_TEST_CASE(a_result_that_fails_the_check_pays_nothing_and_runs_elsewhere) {
+  const auto req = request();
+  const std::vector<std::pair<std::string, std::string>> cheats = {
+      {"fake", std::string("\x89PNG\r\n\x1a\n", 8) + "16 byte fake"},
+      {"small", testing::test_png(8, 8, 1)},
+      {"flat",
+       [&] {
+         models::rgb_image grey;
+         grey.width = static_cast<int>(req.width());
+         grey.height = static_cast<int>(req.height());
+         grey.pixels.assign(static_cast<size_t>(grey.width) * grey.height * 3, 128);
+         auto png = models::encode_png(grey);
+         return std::string(png->begin(), png->end());
+       }()},
+  };
+  auto alice = add_user("alice", 100);
+  for (const auto& [kind, bytes] : cheats) {
+    BOOST_TEST_CONTEXT("cheat: " << kind) {
+      auto cheater = add_user("cheater-" + kind);
+      auto honest = add_user("honest-" + kind);
+      auto cheat_gen = std::make_shared<fake_generator>();
+      cheat_gen->image = [bytes = bytes](const v1::TaskSpec&) { return bytes; };
+      auto cheat_worker = add_worker("cheat-" + kind, cheater.id, cheat_gen);
+      auto before = balance_mk(alice.key);
+      auto job = submit_ok(alice.key, req);
+      uint64_t cheat_id = 0;
+      BOOST_REQUIRE(wait_for_workers([&](const worker_summaries& ws) {
+        for (const auto& w : ws)
+          if (w.name == "cheat-" + kind)
+            cheat_id = w.id;
+        return cheat_id != 0;
+      }));
+      // The rejection is on the cheater's record (statistics, written apart from the settlement).
+      std::optional<v1::WorkerRecord> record;
+      auto deadline = std::chrono::steady_clock::now() + patience;
+      while (std::chrono::steady_clock::now() < deadline) {
+        auto txn = store->read();
+        BOOST_REQUIRE(txn.has_value());
+        auto rec = persistence::worker_table::get(**txn, cheat_id);
+        BOOST_REQUIRE(rec.has_value());
+        if (rec->has_value() && (*rec)->rejected_results() > 0) {
+          record = **rec;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      BOOST_REQUIRE(record.has_value());
+      BOOST_TEST(record->rejected_results() == 1u);
+      BOOST_TEST(record->faults() == 1u);
+      BOOST_TEST(record->images_done() == 0u);
+      // The image runs elsewhere: never again on the worker that failed it.
+      caf::anon_send_exit(cheat_worker, caf::exit_reason::user_shutdown);
+      auto honest_gen = std::make_shared<fake_generator>();
+      auto honest_worker = add_worker("honest-" + kind, honest.id, honest_gen);
+      auto final = wait_all({job})[0];
+      BOOST_TEST(final.state() == v1::DONE);
+      BOOST_TEST(cheat_gen->completed.load() == 1);
+      BOOST_TEST(honest_gen->completed.load() == 1);
+      BOOST_TEST(balance_mk(cheater.key) == 0);
+      BOOST_TEST(balance_mk(honest.key) > 0);
+      BOOST_TEST(before - balance_mk(alice.key) == final.charged_mk());  // charged once, for the honest image
+      pb<v1::GenerationResult> image;
+      (*self)
+          ->request(core.broker, patience, fetch_atom::value, job, uint32_t{0})
+          .receive([&](pb<v1::GenerationResult>& r) { image = std::move(r); },
+                   [&](caf::error& e) { BOOST_FAIL(to_string(e)); });
+      BOOST_TEST(scheduling::check_result(image.value.image(), req.width(), req.height()).has_value());
+      caf::anon_send_exit(honest_worker, caf::exit_reason::user_shutdown);
+      BOOST_REQUIRE(wait_for_workers([](const worker_summaries& ws) { return ws.empty(); }));
+    }
+  }
+  auto books = audit();
+  BOOST_TEST(books.sum_of_balances_mk() == books.minted_mk() - books.burned_mk());
 }
 
 BOOST_AUTO_TEST_CASE(cancelling_stops_work_and_costs_nothing) {

@@ -92,7 +92,7 @@ class Http:
 
 
 class FakeWorker(threading.Thread):
-    """An AI Horde HTTP worker that "generates" a tiny PNG per job; uploads to R2 and inlines base64 in turn."""
+    """An AI Horde HTTP worker that "generates" a gradient PNG per job; uploads to R2 and inlines base64 in turn."""
 
     def __init__(self, http, key):
         super().__init__(daemon=True)
@@ -127,7 +127,8 @@ class FakeWorker(threading.Thread):
 
     def deliver(self, job):
         seed = int(job["payload"]["seed"])
-        png = tiny_png(64, 64, seed)
+        # The job's size: results are decoded and checked before they are paid.
+        png = tiny_png(int(job["payload"]["width"]), int(job["payload"]["height"]), seed)
         time.sleep(0.6)  # long enough for the page to show the request running
         submit = {"id": job["id"], "seed": seed, "state": "ok"}
         if self.done % 2 == 0:
@@ -258,7 +259,7 @@ class WebPageTest(unittest.TestCase):
         expect(job.locator(".tile.shown img")).to_have_count(n)
         page.wait_for_function(
             """n => [...document.querySelectorAll('article.job:first-of-type .tile.shown img')]
-                     .filter(i => i.complete && i.naturalWidth === 64).length === n""",
+                     .filter(i => i.complete && i.naturalWidth >= 64).length === n""",
             arg=n)
         return job
 

@@ -35,15 +35,23 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def png_bytes(color=(200, 30, 30), size=(8, 8)) -> bytes:
+def picture(job=None, tint: int = 0) -> Image.Image:
+    """An RGB gradient of the popped job's size (results are decoded and checked: the size must be the job's,
+    and one flat colour is refused)."""
+    size = (int(job.payload.width), int(job.payload.height)) if job is not None else (64, 64)
+    ramp = Image.linear_gradient("L").resize(size)
+    return Image.merge("RGB", (ramp, ramp.transpose(Image.Transpose.FLIP_LEFT_RIGHT), Image.new("L", size, tint)))
+
+
+def png_bytes(job=None, tint: int = 30) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format="PNG")
+    picture(job, tint).save(out, format="PNG")
     return out.getvalue()
 
 
-def webp_bytes(color=(30, 30, 200), size=(8, 8)) -> bytes:
+def webp_bytes(job=None, tint: int = 200) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format="WEBP")
+    picture(job, tint).save(out, format="WEBP")
     return out.getvalue()
 
 
@@ -139,12 +147,12 @@ class FakeWorker:
 
     def finish(self, job: ImageGenerateJobPopResponse, image: bytes | None = None) -> JobSubmitResponse:
         """The reGen path: PUT the bytes to R2, then submit "R2"."""
-        self.upload(job, image or webp_bytes())
+        self.upload(job, image or webp_bytes(job))
         return ok(self.submit(job))
 
     def finish_base64(self, job: ImageGenerateJobPopResponse, image: bytes | None = None) -> JobSubmitResponse:
         """The legacy path: the image itself, base64, in the submit."""
-        return ok(self.submit(job, generation=base64.b64encode(image or webp_bytes()).decode()))
+        return ok(self.submit(job, generation=base64.b64encode(image or webp_bytes(job)).decode()))
 
 
 def status_of(client: AIHordeAPIManualClient, job_id) -> ImageGenerateStatusResponse:

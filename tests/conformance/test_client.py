@@ -96,7 +96,7 @@ def test_registered_roundtrip_over_r2_pays_the_worker(client, requester, worker_
     assert popped.payload.n_iter == 1 and popped.payload.ddim_steps == 5
     assert popped.r2_uploads and len(popped.r2_uploads) == 1
     assert isinstance(popped.ttl, int) and popped.ttl > 0
-    ack = worker.finish(popped, helpers.png_bytes())
+    ack = worker.finish(popped, helpers.png_bytes(popped))
     assert ack.reward > 0
 
     check = helpers.wait_done(client, job.id_)
@@ -109,7 +109,7 @@ def test_registered_roundtrip_over_r2_pays_the_worker(client, requester, worker_
     assert g.censored is False
     assert g.img.startswith(BASE + "/api/v2/r2/image/")
     image = AIHordeAPISimpleClient().download_image_from_generation(g)
-    assert image.size == (8, 8)
+    assert image.size == (popped.payload.width, popped.payload.height)
     assert check.kudos == pytest.approx(status.kudos)
 
     after_req = find_user(client, requester["api_key"]).kudos
@@ -124,7 +124,7 @@ def test_base64_roundtrip(client, requester, worker_owner):
     req = helpers.generate_request(requester["api_key"], models=worker.models, r2=False)
     job = ok(client.submit_request(req, ImageGenerateAsyncResponse))
     popped = worker.pop_job()
-    worker.finish_base64(popped, helpers.webp_bytes())
+    worker.finish_base64(popped, helpers.webp_bytes(popped))
     helpers.wait_done(client, job.id_)
     g = helpers.status_of(client, job.id_).generations[0]
     data = base64.b64decode(g.img)

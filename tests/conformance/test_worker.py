@@ -76,7 +76,7 @@ def test_submit_errors(client, requester, worker_owner, other_user):
     worker.finish(popped)
     helpers.wait_done(client, job.id_)
     # A second submit of the same job: reGen drops the job when the message says "already submitted".
-    worker.upload(popped, helpers.webp_bytes())
+    worker.upload(popped, helpers.webp_bytes(popped))
     dup = worker.submit(popped)
     assert isinstance(dup, RequestErrorResponse) and dup.rc == "DuplicateGen"
     assert "already submitted" in dup.message

@@ -15,6 +15,7 @@
 
 #include "core_fixture.hpp"
 #include "gateway/gateway.hpp"
+#include "test_image.hpp"
 
 namespace crowdiff::testing {
 
@@ -177,21 +178,17 @@ class gateway_core : public core_fixture {
   nlohmann::json finish(const std::string& key, const nlohmann::json& popped) {
     auto link = popped.at("r2_uploads").at(0).get<std::string>();
     auto path = link.substr(link.find("/api/"));
-    auto put = http_exchange(gw->port(), "PUT", path, png(), {{"Content-Type", "image/png"}});
+    auto put = http_exchange(gw->port(), "PUT", path, png(popped), {{"Content-Type", "image/png"}});
     BOOST_REQUIRE_MESSAGE(put.status == 200, put.body);
     return call_ok("POST", "/api/v2/generate/submit",
                    {{"id", popped.at("id")}, {"generation", "R2"}, {"state", "ok"}, {"seed", 1312}}, key);
   }
 
-  /// The smallest PNG there is: its signature is what the gateway checks.
-  static std::string png() {
-    static const unsigned char bytes[] = {
-        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
-        0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00,
-        0x00, 0x90, 0x77, 0x53, 0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08,
-        0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d,
-        0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
-    return std::string(reinterpret_cast<const char*>(bytes), sizeof bytes);
+  /// A real PNG of the popped job's size (results are decoded and checked before anyone is paid).
+  static std::string png(const nlohmann::json& popped) {
+    const auto& p = popped.at("payload");
+    return test_png(p.at("width").get<uint32_t>(), p.at("height").get<uint32_t>(),
+                    std::stoull(p.at("seed").get<std::string>()));
   }
 
   std::unique_ptr<gateway::http_gateway> gw;

@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(request_pop_upload_submit_status) {
   auto image = http_exchange(gw->port(), "GET", link.substr(link.find("/api/")));
   BOOST_TEST(image.status == 200u);
   BOOST_TEST(image.header("content-type") == "image/png");
-  BOOST_TEST(image.body == png());
+  BOOST_TEST(image.body == png(job));
   auto tampered = http_exchange(gw->port(), "GET", link.substr(link.find("/api/")) + "0");
   BOOST_TEST(tampered.status == 403u);
 }

@@ -178,4 +178,49 @@ BOOST_AUTO_TEST_CASE(kudos_are_not_minted_by_serving_oneself_or_pinned_anonymous
   BOOST_TEST(audit_now.minted_mk() - audit_now.burned_mk() == audit_now.sum_of_balances_mk());
 }
 
+// Issue 11's first attack, the image half: a submit was accepted when its bytes merely started with the PNG
+// signature, and paid. Now every result is decoded and checked first: a fake, a wrong size or a flat
+// colour gets a 400 saying why, pays nothing, counts against the worker, and the image runs again.
+BOOST_AUTO_TEST_CASE(fake_images_are_refused_unpaid_and_counted_against_the_worker) {
+  auto requester = add_user("requester", 100);
+  auto attacker = add_user("attacker");
+  BOOST_TEST(pop(attacker.key, "faker", sd).at("id").is_null());
+  auto submit_bytes = [&](const json& popped, const std::string& bytes) {
+    auto link = popped.at("r2_uploads").at(0).get<std::string>();
+    auto put = http_exchange(gw->port(), "PUT", link.substr(link.find("/api/")), bytes,
+                             {{"Content-Type", "image/png"}});
+    BOOST_REQUIRE_MESSAGE(put.status == 200, put.body);
+    return call("POST", "/api/v2/generate/submit",
+                {{"id", popped.at("id")}, {"generation", "R2"}, {"state", "ok"}, {"seed", 1}}, attacker.key);
+  };
+  const std::vector<std::pair<std::string, std::string>> fakes = {
+      {"does not decode", std::string("\x89PNG\r\n\x1a\n", 8) + "16 byte fake"},
+      {"the job asked for", test_png(64, 64, 1)},
+  };
+  int rejected = 0;
+  for (const auto& [why, bytes] : fakes) {
+    auto id = generate(requester.key, sd);
+    auto popped = pop_job(attacker.key, "faker", sd);
+    auto reply = submit_bytes(popped, bytes);
+    BOOST_TEST(reply.status == 400u, reply.body);
+    BOOST_TEST(reply.body.find(why) != std::string::npos, reply.body);
+    ++rejected;
+    // Not paid, and back in the queue for someone else (never again for this worker).
+    check_until(id, [](const json& c) { return c.at("restarted") == 1 && c.at("done") == false; });
+    BOOST_TEST(pop(attacker.key, "faker", sd).at("id").is_null());
+  }
+  BOOST_TEST(balance_mk(attacker.key) == 0);
+  json worker;
+  for (int i = 0; i < 1000; ++i) {
+    worker = call_ok("GET", "/api/v2/workers/name/faker", nullptr, {});
+    if (worker.at("uncompleted_jobs") == rejected)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  BOOST_TEST(worker.at("uncompleted_jobs") == rejected);
+  BOOST_TEST(worker.at("kudos_rewards") == 0);
+  auto audit_now = audit();
+  BOOST_TEST(audit_now.minted_mk() - audit_now.burned_mk() == audit_now.sum_of_balances_mk());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "actors/scheduler/result_check.hpp"
+#include "actors/scheduler/result_check.hpp"
 #include "actors/worker/worker_devices.hpp"
 #include "models/image/png_codec.hpp"
 #include "models/image/webp_codec.hpp"
@@ -100,6 +102,9 @@ BOOST_AUTO_TEST_CASE(generates_tasks) {
   auto decoded = models::decode_webp(image->bytes);
   BOOST_REQUIRE(decoded);
   BOOST_TEST(decoded->height == 24);
+  // What the pipeline makes passes the check every result goes through before it is paid.
+  auto checked = scheduling::check_result(image->bytes, 16, 24);
+  BOOST_TEST(checked.has_value(), checked.to_status().to_string());
   const auto comment = models::read_webp_user_comment(image->bytes);
   BOOST_TEST(comment->find("Negative prompt: blurry") != std::string::npos, *comment);
   BOOST_TEST(comment->find("Model: tiny_sd2") != std::string::npos, *comment);

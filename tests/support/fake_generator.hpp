@@ -13,6 +13,7 @@
 
 #include "actors/worker/generator.hpp"
 #include "common/uuid.hpp"
+#include "test_image.hpp"
 
 namespace crowdiff::testing {
 
@@ -23,6 +24,9 @@ class fake_generator : public generator {
 
   /// Time each step takes (a stand-in for compute; zero by default).
   std::chrono::microseconds step_time{0};
+
+  /// When set, the bytes sent as the image (a cheating worker); otherwise a real PNG of the task's size.
+  std::function<std::string(const v1::TaskSpec&)> image;
 
   /// Return an error instead of an image for tasks where this returns one.
   std::function<status(const v1::TaskSpec&)> fault;
@@ -105,8 +109,7 @@ class fake_generator : public generator {
         return s;
     }
     generated_image img;
-    img.bytes = std::string("\x89PNG\r\n\x1a\n", 8) + task.job_id() + std::to_string(task.image_index()) +
-                ":" + std::to_string(task.seed());
+    img.bytes = image ? image(task) : test_png(task.request().width(), task.request().height(), task.seed());
     img.format = "png";
     img.model_sha256 = std::string(64, 'a');
     img.width = task.request().width();
