@@ -175,6 +175,14 @@ v1::NodeConfig with_defaults(v1::NodeConfig c) {
     lim->set_max_source_image_bytes(16u << 20);
   if (lim->max_catalog_models() == 0)
     lim->set_max_catalog_models(4096);
+  if (lim->max_concurrent_images() == 0)
+    lim->set_max_concurrent_images(30);
+  if (lim->anonymous_max_concurrent_images() == 0)
+    lim->set_anonymous_max_concurrent_images(60);
+  if (lim->free_max_pixels() == 0)
+    lim->set_free_max_pixels(1024 * 1024);
+  if (lim->free_max_steps() == 0)
+    lim->set_free_max_steps(50);
   return c;
 }
 
@@ -206,6 +214,12 @@ status validate(const v1::NodeConfig& c) {
   CROWDIFF_RETURN_IF_ERROR(range("limits.max_steps", c.limits().max_steps(), 1, 1000));
   CROWDIFF_RETURN_IF_ERROR(range("limits.max_side", c.limits().max_side(), 64, 8192));
   CROWDIFF_RETURN_IF_ERROR(range("limits.max_catalog_models", c.limits().max_catalog_models(), 1, 1'000'000));
+  CROWDIFF_RETURN_IF_ERROR(
+      range("limits.max_concurrent_images", c.limits().max_concurrent_images(), 1, 1'000'000));
+  CROWDIFF_RETURN_IF_ERROR(range("limits.anonymous_max_concurrent_images",
+                                 c.limits().anonymous_max_concurrent_images(), 1, 1'000'000));
+  CROWDIFF_RETURN_IF_ERROR(range("limits.free_max_pixels", c.limits().free_max_pixels(), 64 * 64, 1u << 26));
+  CROWDIFF_RETURN_IF_ERROR(range("limits.free_max_steps", c.limits().free_max_steps(), 1, 10'000));
   if (c.limits().max_side() % 8 != 0)
     return status{errc::invalid_argument, "limits.max_side must be a multiple of 8"};
   CROWDIFF_RETURN_IF_ERROR(range("network.port", c.network().port(), 1, 65'535));

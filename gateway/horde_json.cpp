@@ -374,9 +374,10 @@ bool parse_generate(const json& body, generate_input& out, field_errors& errors)
   if (get_string(body, "idempotency_key", key, errors, 128))
     r.set_idempotency_key(key);
   out.dry_run = get_bool(body, "dry_run", false, errors);
+  r.set_allow_downgrade(get_bool(body, "allow_downgrade", false, errors));
   for (const char* flag :
        {"trusted_workers", "validated_backends", "slow_workers", "extra_slow_workers", "censor_nsfw",
-        "shared", "replacement_filter", "disable_batching", "allow_downgrade", "worker_blacklist"})
+        "shared", "replacement_filter", "disable_batching", "worker_blacklist"})
     get_bool(body, flag, false, errors);
   return errors.empty();
 }

@@ -180,7 +180,7 @@ void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r)
         [r](pb<v1::KudosQuote>& q) {
           reply_json(r, 200, json{{"kudos", std::llround(static_cast<double>(q.value.total_mk()) / 1000.0)}});
         },
-        [r](const status& s) { reply_status_error(r, s); }, quote_atom::value,
+        [r](const status& s) { reply_status_error(r, s); }, quote_atom::value, api_key_of(req),
         pb<v1::JobRequest>{in.request});
     return;
   }
@@ -202,8 +202,14 @@ void generate_async(gateway_context& ctx, http_request& req, const reply_ptr& r)
           ctx.watchers->watch(id, *webhook);
         reply_json(r, 202, out);
       },
-      [r](const status& s) { reply_status_error(r, s); }, submit_atom::value, key,
-      pb<v1::JobRequest>{in.request});
+      [r](const status& s) {
+        // Over the free limits without the price in hand: the AI Horde's answer.
+        if (s.code() == errc::insufficient_kudos)
+          reply_error(r, 403, s.message(), "KudosUpfront");
+        else
+          reply_status_error(r, s);
+      },
+      submit_atom::value, key, pb<v1::JobRequest>{in.request});
 }
 
 }  // namespace

@@ -152,6 +152,7 @@ std::string swagger_document(const std::string& public_url) {
                                        {"source_processing", type("string")},
                                        {"r2", type("boolean")},
                                        {"dry_run", type("boolean")},
+                                       {"allow_downgrade", type("boolean")},
                                        {"webhook", type("string")}},
                                       {"prompt"});
   d["RequestAsync"] =

@@ -41,8 +41,9 @@ using uplink_actor = caf::typed_actor<caf::replies_to<uplink_atom>::with<worker_
 /// Submissions, status, results and cancellation; owns the jobs.
 using broker_actor = caf::typed_actor<
     caf::replies_to<submit_atom, std::string, pb<v1::JobRequest>>::with<pb<v1::SubmitReply>>,
-    // A dry run: what the submit would charge, after the same checks (an error where the submit would fail).
-    caf::replies_to<quote_atom, pb<v1::JobRequest>>::with<pb<v1::KudosQuote>>,
+    // A dry run for this API key: exactly what the submit would charge (broker/admission: a downgraded
+    // request's price where it would be shrunk), after the same validation; limits are not checked.
+    caf::replies_to<quote_atom, std::string, pb<v1::JobRequest>>::with<pb<v1::KudosQuote>>,
     caf::replies_to<status_atom, uuid>::with<pb<v1::JobStatus>>,
     caf::replies_to<cancel_atom, uuid>::with<pb<v1::JobStatus>>,
     caf::replies_to<fetch_atom, uuid, uint32_t>::with<pb<v1::GenerationResult>>,

@@ -30,6 +30,35 @@ namespace crowdiff {
 using namespace broker_detail;
 using persistence::job_table;
 
+namespace {
+
+// The requester behind a key, as admission sees them: validated request, balance and what is in flight.
+result<std::pair<detail::principal, broker::requester>> requester_of(self_ptr self,
+                                                                     const std::string& api_key,
+                                                                     const v1::JobRequest& request) {
+  auto& st = self->state;
+  auto who = detail::authenticate(*st.options.store, api_key);
+  if (!who)
+    return who.error();
+  if (auto v = broker::validate_request(request, st.options.config.limits(), st.catalog); !v)
+    return v;
+  broker::requester r;
+  r.anonymous = who->anonymous;
+  r.load = load_of(st, who->user_id);
+  if (!who->anonymous) {
+    auto txn = st.options.store->read();
+    if (!txn)
+      return txn.error();
+    auto balance = persistence::ledger_book::balance(**txn, who->user_id);
+    if (!balance)
+      return balance.error();
+    r.balance_mk = balance->balance_mk();
+  }
+  return std::pair{*who, r};
+}
+
+}  // namespace
+
 broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
   self->state.options = std::move(options);
   static const bool sodium_ready = sodium_init() >= 0;
@@ -39,54 +68,45 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
   self->delayed_send(self, self->state.options.sweep_interval, tick_atom::value);
 
   return {
-      [self](quote_atom, const pb<v1::JobRequest>& request) -> caf::result<pb<v1::KudosQuote>> {
-        const auto& cfg = self->state.options.config;
-        if (auto v = broker::validate_request(request.value, cfg.limits(), self->state.catalog); !v)
-          return to_error(v);
-        auto quote = ledger::quote(request.value, cfg.ledger());
-        if (!quote)
-          return to_error(quote.error());
-        return pb<v1::KudosQuote>{std::move(*quote)};
+      [self](quote_atom, const std::string& api_key,
+             pb<v1::JobRequest>& request) -> caf::result<pb<v1::KudosQuote>> {
+        auto who = requester_of(self, api_key, request.value);
+        if (!who)
+          return to_error(who.error());
+        auto quoted = broker::quote_for(std::move(request.value), who->second, self->state.options.config);
+        if (!quoted)
+          return to_error(quoted.error());
+        return pb<v1::KudosQuote>{std::move(quoted->quote)};
       },
       [self](submit_atom, const std::string& api_key,
              pb<v1::JobRequest>& request) -> caf::result<pb<v1::SubmitReply>> {
         auto& st = self->state;
         const auto& cfg = st.options.config;
-        auto who = detail::authenticate(*st.options.store, api_key);
+        auto who = requester_of(self, api_key, request.value);
         if (!who)
           return to_error(who.error());
-        auto& req = request.value;
-        if (auto v = broker::validate_request(req, cfg.limits(), st.catalog); !v)
-          return to_error(v);
-        if (!who->anonymous) {
-          auto active = st.active_per_user.find(who->user_id);
-          if (active != st.active_per_user.end() && active->second >= cfg.limits().max_concurrent_jobs())
-            return make_error(errc::resource_exhausted, "you have " + std::to_string(active->second) +
-                                                            " unfinished jobs, the most allowed at once");
-        }
-        auto quote = ledger::quote(req, cfg.ledger());
-        if (!quote)
-          return to_error(quote.error());
-
-        double priority = cfg.ledger().anonymous_priority();
-        if (!who->anonymous) {
-          auto txn = st.options.store->read();
-          if (!txn)
-            return to_error(txn.error());
-          auto balance = persistence::ledger_book::balance(**txn, who->user_id);
-          if (!balance)
-            return to_error(balance.error());
-          priority = static_cast<double>(balance->balance_mk()) / 1000.0;
-        }
+        auto admission = broker::admit(std::move(request.value), who->second, cfg);
+        if (!admission)
+          return to_error(admission.error());
+        auto& req = admission->request;
+        auto& quote = admission->quote;
+        if (admission->downgraded)
+          log::info("job_downgraded")
+              .kv("user", who->first.user_id)
+              .kv("width", req.width())
+              .kv("height", req.height())
+              .kv("steps", req.steps());
+        double priority = who->first.anonymous ? cfg.ledger().anonymous_priority()
+                                               : static_cast<double>(who->second.balance_mk) / 1000.0;
         int64_t now = st.options.now();
         auto record = std::make_shared<v1::JobRecord>();
         auto id = uuid::random();
         record->set_id(id.to_bytes());
-        record->set_owner_user_id(who->user_id);
-        record->set_anonymous(who->anonymous);
+        record->set_owner_user_id(who->first.user_id);
+        record->set_anonymous(who->first.anonymous);
         // Everyone without a key shares the anonymous account: a key would let one stranger's submit return
         // another's job. Idempotency needs an identity.
-        if (who->anonymous)
+        if (who->first.anonymous)
           req.clear_idempotency_key();
         if (!req.has_seed())
           req.set_seed(random_seed());
@@ -98,7 +118,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         record->set_updated_ms(now);
         record->set_sequence(++st.next_sequence);
         record->set_base_priority(priority);
-        *record->mutable_quote() = *quote;
+        *record->mutable_quote() = quote;
         for (uint32_t i = 0; i < record->request().n(); ++i) {
           auto* slot = record->add_images();
           slot->set_state(v1::IMAGE_PENDING);
@@ -114,6 +134,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         auto pending = std::make_shared<pending_submit>();
         pending->rp = rp;
         pending->record = record;
+        pending->downgraded = admission->downgraded;
         admit(self, pending);
         st.writes.submit(
             *st.options.store, caf::actor_cast<broker_actor>(self),

@@ -128,9 +128,7 @@ void finish(self_ptr self, const uuid& id) {
   if (it == st.jobs.end())
     return;
   notify(self, it->second, v1::JobEvent::STATE);
-  auto owner = it->second.record.owner_user_id();
-  if (auto c = st.active_per_user.find(owner); c != st.active_per_user.end() && --c->second == 0)
-    st.active_per_user.erase(c);
+  forget_owner(st, it->second.record.owner_user_id(), id);
   st.jobs.erase(it);
 }
 
@@ -246,7 +244,7 @@ void recover(self_ptr self) {
           e.started = r.state() == v1::RUNNING;
           for (const auto& slot : r.images())
             e.started |= slot.state() == v1::IMAGE_DONE || slot.state() == v1::IMAGE_FAILED;
-          st.active_per_user[r.owner_user_id()]++;
+          st.jobs_by_user[r.owner_user_id()].insert(*id);
           st.jobs.emplace(*id, std::move(e));
           ++recovered;
           return true;
@@ -267,6 +265,26 @@ void recover(self_ptr self) {
 }
 
 // Counts a delivered image in the per-minute statistics.
+void forget_owner(broker_state& st, uint64_t owner, const uuid& id) {
+  auto it = st.jobs_by_user.find(owner);
+  if (it == st.jobs_by_user.end())
+    return;
+  it->second.erase(id);
+  if (it->second.empty())
+    st.jobs_by_user.erase(it);
+}
+
+broker::requester_load load_of(const broker_state& st, uint64_t user) {
+  broker::requester_load load;
+  auto it = st.jobs_by_user.find(user);
+  if (it == st.jobs_by_user.end())
+    return load;
+  for (const auto& id : it->second)
+    if (auto job = st.jobs.find(id); job != st.jobs.end())
+      broker::add_job(load, job->second.record);
+  return load;
+}
+
 void record_delivery(self_ptr self, double megapixel_steps) {
   auto& st = self->state;
   int64_t minute = st.options.now() / 60'000;

@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -29,7 +30,8 @@ struct broker_state {
   broker_options options;
   detail::pending_writes writes;
   std::unordered_map<uuid, job_entry, uuid_hash> jobs;
-  std::unordered_map<uint64_t, uint32_t> active_per_user;
+  /// Each user's unfinished jobs (admission counts their images and what they will still cost).
+  std::unordered_map<uint64_t, std::unordered_set<uuid, uuid_hash>> jobs_by_user;
   std::set<std::string> catalog;
   uint64_t next_sequence = 0;
 

@@ -56,6 +56,7 @@ void reply_submitted(pending_submit& p) {
   reply.set_estimated_start_ms(p.estimate->start_ms);
   reply.set_estimated_finish_ms(p.estimate->finish_ms);
   reply.set_possible(p.estimate->possible);
+  reply.set_downgraded(p.downgraded);
   p.rp.deliver(pb<v1::SubmitReply>{std::move(reply)});
 }
 
@@ -71,11 +72,8 @@ void settle_submit(self_ptr self, const std::shared_ptr<pending_submit>& p) {
   auto id = *uuid::from_bytes(p->record->id());
   self->send(self->state.options.scheduler, cancel_atom::value, id);
   auto& st = self->state;
-  if (st.jobs.erase(id) > 0) {
-    auto owner = p->record->owner_user_id();
-    if (auto c = st.active_per_user.find(owner); c != st.active_per_user.end() && --c->second == 0)
-      st.active_per_user.erase(c);
-  }
+  if (st.jobs.erase(id) > 0)
+    forget_owner(st, p->record->owner_user_id(), id);
   if (p->duplicate_of) {
     log::info("job_resubmitted").kv("job", p->duplicate_of->to_string());
     reply_with_existing(self, p->rp, *p->duplicate_of);
@@ -94,7 +92,7 @@ void admit(self_ptr self, const std::shared_ptr<pending_submit>& p) {
   e.record = record;
   e.live.resize(static_cast<size_t>(record.images_size()));
   st.jobs.emplace(id, std::move(e));
-  st.active_per_user[record.owner_user_id()]++;
+  st.jobs_by_user[record.owner_user_id()].insert(id);
   log::info("job_state")
       .kv("job", id.to_string())
       .kv("user", record.owner_user_id())

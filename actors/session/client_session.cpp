@@ -23,7 +23,8 @@ client_session_actor::behavior_type client_session_fn(
         return self->delegate(s.broker, submit_atom::value, s.api_key, std::move(request));
       },
       [self](quote_atom, pb<v1::JobRequest>& request) {
-        return self->delegate(self->state.options.broker, quote_atom::value, std::move(request));
+        auto& s = self->state.options;
+        return self->delegate(s.broker, quote_atom::value, s.api_key, std::move(request));
       },
       [self](status_atom, const uuid& job) {
         return self->delegate(self->state.options.broker, status_atom::value, job);

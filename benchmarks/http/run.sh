@@ -35,7 +35,7 @@ base="http://127.0.0.1:$http_port"
 # "bench" is a model no worker serves: the jobs wait, and the pop phase's workers are the only ones for it.
 "$crowdiff" core --models=bench --store.directory="$tmp/store" --port "$node_port" --http-port "$http_port" \
   --log-level warning --gateway.listen_host=127.0.0.1 --gateway.test_user_endpoint=true \
-  --gateway.rate_limit_loopback=false --limits.max_concurrent_jobs=10000000 \
+  --gateway.rate_limit_loopback=false --limits.max_concurrent_jobs=10000000 --limits.max_concurrent_images=1000000 \
   --scheduler.unservable_timeout_s=86400 >"$tmp/core.log" 2>&1 &
 core_pid=$!
 for _ in $(seq 300); do

@@ -49,6 +49,7 @@ BOOST_AUTO_TEST_CASE(a_job_runs_is_charged_and_its_image_can_be_fetched) {
 
 BOOST_AUTO_TEST_CASE(two_hundred_jobs_on_four_workers_with_exact_kudos) {
   config.mutable_limits()->set_max_concurrent_jobs(500);
+  config.mutable_limits()->set_max_concurrent_images(5000);
   restart();
   auto requester = add_user("requester", 10'000);
   std::vector<user_info> owners;

@@ -45,7 +45,7 @@ BOOST_AUTO_TEST_SUITE(cluster_suite)
 
 BOOST_AUTO_TEST_CASE(three_hundred_jobs_over_three_worker_processes) {
   cluster c;
-  c.start_core({"--limits.max_concurrent_jobs=400"});
+  c.start_core({"--limits.max_concurrent_jobs=400", "--limits.max_concurrent_images=4000"});
   auto admin = c.connect(c.admin_key());
   auto requester = admin->add_user("requester");
   BOOST_REQUIRE(requester.has_value());
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(a_killed_worker_s_job_moves_on_within_a_second) {
 
 BOOST_AUTO_TEST_CASE(the_core_killed_under_load_comes_back_with_every_acknowledged_job) {
   cluster c;
-  c.start_core({"--limits.max_concurrent_jobs=400"});
+  c.start_core({"--limits.max_concurrent_jobs=400", "--limits.max_concurrent_images=4000"});
   auto admin_key = c.admin_key();
   auto admin = c.connect(admin_key);
   auto requester = admin->add_user("requester");
@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(the_core_killed_under_load_comes_back_with_every_acknowledg
     acknowledged.push_back(*uuid::from_bytes(reply->job_id()));
   }
   c.kill_core();  // SIGKILL, mid-flight
-  c.start_core({"--limits.max_concurrent_jobs=400"});
+  c.start_core({"--limits.max_concurrent_jobs=400", "--limits.max_concurrent_images=4000"});
   auto outcomes = client->wait_all(acknowledged, {}, std::chrono::seconds(120));
   BOOST_REQUIRE_MESSAGE(outcomes.has_value(), outcomes.to_status().to_string() + "\n" + c.logs());
   int64_t charged = 0;

@@ -6,6 +6,10 @@ import pytest
 from horde_sdk.ai_horde_api.ai_horde_clients import AIHordeAPIManualClient
 from horde_sdk.ai_horde_api.apimodels import (
     FindUserRequest,
+    ImageGenerateAsyncDryRunResponse,
+    ImageGenerateAsyncRequest,
+    ImageGenerateAsyncResponse,
+    ImageGenerationInputPayload,
     KudosTransferRequest,
     KudosTransferResponse,
     UserDetailsResponse,
@@ -67,3 +71,23 @@ def test_transfer_idempotency_key_replays(core):
                          json={"username": taker["username"], "amount": 3})
         assert helpers.json_of(r)["transferred"] == pytest.approx(3)
     assert kudos_of(client, giver["api_key"]) == pytest.approx(before - 3)
+
+
+def test_big_requests_need_kudos_upfront(core):
+    """Over the free limits a request needs its price in hand: 403 KudosUpfront, as the AI Horde answers it,
+    unless allow_downgrade shrinks it; a dry run quotes what the submit will charge."""
+    client = AIHordeAPIManualClient()
+    anonymous = "0000000000"
+    big = dict(models=["stable_diffusion"], params=ImageGenerationInputPayload(
+        width=2048, height=2048, steps=150, n=1, sampler_name="k_euler"))
+    refused = client.submit_request(
+        ImageGenerateAsyncRequest(apikey=anonymous, prompt="a lighthouse", **big), ImageGenerateAsyncResponse)
+    assert isinstance(refused, RequestErrorResponse) and refused.rc == "KudosUpfront", refused
+    quote = ok(client.submit_request(
+        ImageGenerateAsyncRequest(apikey=anonymous, prompt="a lighthouse", allow_downgrade=True, dry_run=True,
+                                  **big), ImageGenerateAsyncDryRunResponse))
+    job = ok(client.submit_request(
+        ImageGenerateAsyncRequest(apikey=anonymous, prompt="a lighthouse", allow_downgrade=True, **big),
+        ImageGenerateAsyncResponse))
+    assert job.kudos == pytest.approx(quote.kudos)
+    helpers.cancel(job.id_)

@@ -10,6 +10,7 @@
 #include "common/api_key.hpp"
 #include "common/utf8.hpp"
 #include "gateway_core.hpp"
+#include "persistence/job_table.hpp"
 #include "raw_connection.hpp"
 
 using namespace crowdiff;
@@ -221,6 +222,53 @@ BOOST_AUTO_TEST_CASE(fake_images_are_refused_unpaid_and_counted_against_the_work
   BOOST_TEST(worker.at("kudos_rewards") == 0);
   auto audit_now = audit();
   BOOST_TEST(audit_now.minted_mk() - audit_now.burned_mk() == audit_now.sum_of_balances_mk());
+}
+
+// Issue 11's last attack: a 0-kudos account, or the anonymous one, queued 2048x2048, 150-step jobs for free,
+// and strangers had no concurrency limit (300 accepted at once).
+BOOST_AUTO_TEST_CASE(big_requests_need_kudos_upfront_and_strangers_share_a_concurrency_limit) {
+  auto broke = add_user("broke");
+  const json big = {
+      {"prompt", "x"}, {"models", {sd}}, {"params", {{"width", 2048}, {"height", 2048}, {"steps", 150}}}};
+  for (const auto& key : {broke.key, std::string(anonymous_api_key)}) {
+    auto refused = call("POST", "/api/v2/generate/async", big, key);
+    BOOST_TEST(refused.status == 403u, refused.body);
+    BOOST_TEST(refused.json().at("rc") == "KudosUpfront");
+    BOOST_TEST(refused.json().at("message").get<std::string>().find("in hand") != std::string::npos);
+  }
+  // allow_downgrade: shrunk to the free limits, and the dry run quotes exactly what the submit charges.
+  auto shrink = big;
+  shrink["allow_downgrade"] = true;
+  auto dry = shrink;
+  dry["dry_run"] = true;
+  auto quoted = call_ok("POST", "/api/v2/generate/async", dry, broke.key).at("kudos");
+  auto accepted = call_ok("POST", "/api/v2/generate/async", shrink, broke.key, 202);
+  BOOST_TEST(accepted.at("kudos") == quoted);
+  auto stored = [&] {
+    auto txn = store->read();
+    return *persistence::job_table::get(**txn, *uuid::parse(accepted.at("id").get<std::string>()));
+  }();
+  BOOST_REQUIRE(stored.has_value());
+  BOOST_TEST(stored->request().width() == 1024u);
+  BOOST_TEST(stored->request().height() == 1024u);
+  BOOST_TEST(stored->request().steps() == 50u);
+  // A dry run without allow_downgrade quotes the full price (what the requester would need in hand).
+  auto full = big;
+  full["dry_run"] = true;
+  BOOST_TEST(call_ok("POST", "/api/v2/generate/async", full, broke.key).at("kudos").get<double>() >
+             quoted.get<double>());
+
+  // Strangers share 60 unfinished images: three jobs of 20 fill them, the next image is refused.
+  const json twenty = {{"prompt", "x"}, {"models", {sd}}, {"params", {{"steps", 5}, {"n", 20}}}};
+  for (int i = 0; i < 3; ++i)
+    call_ok("POST", "/api/v2/generate/async", twenty, std::string(anonymous_api_key), 202);
+  auto one = twenty;
+  one["params"]["n"] = 1;
+  auto full_queue = call("POST", "/api/v2/generate/async", one, std::string(anonymous_api_key));
+  BOOST_TEST(full_queue.status == 429u, full_queue.body);
+  BOOST_TEST(full_queue.json().at("message").get<std::string>().find("register") != std::string::npos);
+  // A registered user is not held by the strangers' queue.
+  call_ok("POST", "/api/v2/generate/async", one, broke.key, 202);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

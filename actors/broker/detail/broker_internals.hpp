@@ -11,6 +11,7 @@
 
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/broker/admission.hpp"
 #include "actors/broker/broker_state.hpp"
 #include "persistence/bad_record.hpp"
 #include "persistence/store.hpp"
@@ -49,6 +50,10 @@ uint64_t random_seed();
 void recover(self_ptr self);
 /// Moves `bad` aside (persistence/quarantine_table) through the group-commit queue and logs each record.
 void quarantine(self_ptr self, std::string_view scan, std::vector<persistence::bad_record> bad);
+/// The job no longer counts among its owner's unfinished ones.
+void forget_owner(broker_state& st, uint64_t owner, const uuid& id);
+/// What a user has in flight, for admission.
+broker::requester_load load_of(const broker_state& st, uint64_t user);
 /// Counts a delivered image in the per-minute statistics.
 void record_delivery(self_ptr self, double megapixel_steps);
 
@@ -60,6 +65,7 @@ struct pending_submit {
   std::optional<queue_estimate> estimate;
   std::optional<status> stored;
   std::optional<uuid> duplicate_of;  // an earlier submission with the same idempotency key
+  bool downgraded = false;           // shrunk to the free limits (broker/admission)
 };
 /// Answers a resubmission with the job the first submission created.
 void reply_with_existing(self_ptr self, caf::typed_response_promise<pb<v1::SubmitReply>> rp, const uuid& id);
