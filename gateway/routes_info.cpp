@@ -28,20 +28,21 @@ struct worker_totals {
   uint64_t images = 0;
 };
 
-// Every owner's worker totals, from one scan of the workers table.
-std::map<uint64_t, worker_totals> totals_by_owner(persistence::read_txn& txn) {
-  std::map<uint64_t, worker_totals> out;
-  (void)persistence::worker_table::scan(
-      txn,
-      [&](v1::WorkerRecord& w) {
-        auto& t = out[w.registration().owner_user_id()];
-        t.ids.push_back(std::to_string(w.id()));
-        t.megapixel_steps += w.megapixel_steps_done();
-        t.images += w.images_done();
-        return true;
-      },
-      persistence::log_and_skip("worker_totals"));
-  return out;
+// One owner's worker totals, read through the (owner, name) index: never a scan of every worker.
+worker_totals totals_of(persistence::read_txn& txn, uint64_t owner) {
+  worker_totals t;
+  auto ids = persistence::worker_table::ids_of_owner(txn, owner);
+  if (!ids)
+    return t;
+  for (auto id : *ids) {
+    auto w = persistence::worker_table::get(txn, id);
+    if (!w || !w->has_value())
+      continue;
+    t.ids.push_back(std::to_string(id));
+    t.megapixel_steps += (*w)->megapixel_steps_done();
+    t.images += (*w)->images_done();
+  }
+  return t;
 }
 
 // An AI Horde UserDetails object.
@@ -83,9 +84,7 @@ json user_json(gateway_context& ctx, const v1::UserRecord& u) {
   if (auto txn = ctx.store->read(); txn) {
     if (auto b = persistence::ledger_book::balance(**txn, u.id()); b)
       balance = *b;
-    auto totals = totals_by_owner(**txn);
-    if (auto it = totals.find(u.id()); it != totals.end())
-      workers = std::move(it->second);
+    workers = totals_of(**txn, u.id());
   }
   return user_json(u, balance, workers);
 }
@@ -117,62 +116,35 @@ void list_users(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     reply_status_error(r, txn.error());
     return;
   }
-  // Only (balance, id) per user is held; records are read again for the page shown.
-  struct entry {
-    int64_t balance_mk;
-    uint64_t id;
-  };
-  std::vector<entry> all;
-  status failed;
-  // An unreadable user or balance is logged and left off the list rather than failing the whole page.
-  auto scanned = persistence::user_table::scan(
-      **txn,
-      [&](v1::UserRecord& u) {
-        int64_t balance = 0;
-        if (sort == "kudos") {
-          auto b = persistence::ledger_book::balance(**txn, u.id());
-          if (!b && b.error().code() == errc::corruption) {
-            log::error("record_skipped")
-                .kv("scan", "users_list")
-                .kv("table", "balances")
-                .kv("account", u.id())
-                .kv("error", b.error().to_string());
-            return true;
-          }
-          if (!b) {
-            failed = b.error();
-            return false;
-          }
-          balance = b->balance_mk();
-        }
-        all.push_back({balance, u.id()});
-        return true;
-      },
-      persistence::log_and_skip("users_list"));
-  if (!scanned || !failed) {
-    reply_status_error(r, !scanned ? scanned : failed);
-    return;
+  // A page costs what precedes it in an index (balances by amount, or users by id), never a read of
+  // every record: the users on the page are read, with their workers through the owner index.
+  const uint64_t first = (page - 1) * users_per_page;
+  std::vector<uint64_t> ids;
+  if (sort == "kudos") {
+    auto richest = persistence::ledger_book::richest(**txn, first, users_per_page);
+    if (!richest) {
+      reply_status_error(r, richest.error());
+      return;
+    }
+    for (const auto& [account, balance] : *richest)
+      ids.push_back(account);
+  } else {
+    auto oldest = persistence::user_table::oldest(**txn, first, users_per_page);
+    if (!oldest) {
+      reply_status_error(r, oldest.error());
+      return;
+    }
+    ids = std::move(*oldest);
   }
-  uint64_t first = (page - 1) * users_per_page;
-  if (first >= all.size()) {
-    reply_json(r, 200, json::array());
-    return;
-  }
-  auto last = std::min<uint64_t>(all.size(), first + users_per_page);
-  auto before = [](const entry& a, const entry& b) {
-    return a.balance_mk != b.balance_mk ? a.balance_mk > b.balance_mk : a.id < b.id;
-  };
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(last), all.end(), before);
-  auto totals = totals_by_owner(**txn);
-  static const worker_totals none;
   json out = json::array();
-  for (uint64_t i = first; i < last; ++i) {
-    auto u = persistence::user_table::get(**txn, all[i].id);
-    if (!u || !u->has_value())
+  for (auto id : ids) {
+    auto u = persistence::user_table::get(**txn, id);
+    if (!u || !u->has_value()) {
+      log::error("record_skipped").kv("scan", "users_list").kv("table", "users").kv("user", id);
       continue;
-    auto b = persistence::ledger_book::balance(**txn, all[i].id);
-    auto it = totals.find(all[i].id);
-    out.push_back(user_json(**u, b ? *b : v1::Balance{}, it != totals.end() ? it->second : none));
+    }
+    auto b = persistence::ledger_book::balance(**txn, id);
+    out.push_back(user_json(**u, b ? *b : v1::Balance{}, totals_of(**txn, id)));
   }
   reply_json(r, 200, out);
 }

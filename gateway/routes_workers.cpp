@@ -356,17 +356,20 @@ bool route_workers(gateway_context& ctx, http_request& req, const reply_ptr& r) 
     return true;
   }
   if (seg.size() == 5 && seg[3] == "name" && req.method == "GET") {
-    // Names are unique per owner; when several owners use one, an online worker is shown first.
+    // Names are unique per owner; when several owners use one, an online worker is shown first. Read
+    // through the name index, never a scan of every worker.
     std::optional<uint64_t> found;
     if (auto txn = ctx.store->read(); txn)
-      (void)persistence::worker_table::scan(
-          **txn,
-          [&](v1::WorkerRecord& w) {
-            if (w.registration().name() == seg[4] && (!found || w.online()))
-              found = w.id();
-            return true;
-          },
-          persistence::log_and_skip("worker_by_name"));
+      if (auto ids = persistence::worker_table::ids_named(**txn, seg[4]); ids)
+        for (auto id : *ids) {
+          auto w = persistence::worker_table::get(**txn, id);
+          if (!w || !w->has_value())
+            continue;
+          if (!found || (*w)->online())
+            found = id;
+          if ((*w)->online())
+            break;
+        }
     if (!found)
       reply_error(r, 404, "no worker is called '" + seg[4] + "'", "WorkerNotFound");
     else

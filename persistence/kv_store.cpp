@@ -36,6 +36,10 @@ std::string_view table_name(table t) {
       return "webhooks_owed";
     case table::quarantine:
       return "quarantine";
+    case table::workers_by_bare_name:
+      return "workers_by_bare_name";
+    case table::balances_by_amount:
+      return "balances_by_amount";
   }
   return "unknown";
 }

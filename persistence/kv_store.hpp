@@ -29,10 +29,12 @@ enum class table : uint8_t {
   jobs_by_client_key = 13,
   webhooks_owed = 14,
   quarantine = 15,
+  workers_by_bare_name = 16,  // since schema 2
+  balances_by_amount = 17,    // since schema 2
 };
 
 /// One more than the last table's number; new tables are appended.
-inline constexpr size_t table_count = 16;
+inline constexpr size_t table_count = 18;
 
 /// The on-disk name of a table; "unknown" for a number that names none.
 std::string_view table_name(table t);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "crowdiff/v1/user.pb.h"
 #include "persistence/detail/key_codec.hpp"
 #include "persistence/meta_table.hpp"
 #include "persistence/record_codec.hpp"
@@ -19,7 +20,35 @@ status validate_cause(std::string_view cause) {
   return status::ok();
 }
 
+bool is_system(uint64_t account) {
+  return account == mint_account || account == burn_account;
+}
+
+// `balances_by_amount` key: the balance mapped so that byte order is descending balance, then the account.
+std::string amount_key(int64_t balance_mk, uint64_t account) {
+  std::string key;
+  detail::append_u64(key, ~(static_cast<uint64_t>(balance_mk) ^ 0x8000000000000000ULL));
+  detail::append_u64(key, account);
+  return key;
+}
+
+int64_t amount_of(std::string_view key) {
+  return static_cast<int64_t>(~detail::read_u64(key) ^ 0x8000000000000000ULL);
+}
+
+// Every balance write keeps the users' index by amount (the leaderboard) in step; the system accounts are
+// not in it.
 status write_balance(write_txn& txn, const v1::Balance& b) {
+  if (!is_system(b.account())) {
+    v1::Balance old;
+    auto found = read_record(txn, table::balances, detail::u64_key(b.account()), old);
+    if (!found)
+      return found.error();
+    if (*found)
+      CROWDIFF_RETURN_IF_ERROR(
+          txn.erase(table::balances_by_amount, amount_key(old.balance_mk(), b.account())));
+    CROWDIFF_RETURN_IF_ERROR(txn.put(table::balances_by_amount, amount_key(b.balance_mk(), b.account()), {}));
+  }
   return write_record(txn, table::balances, detail::u64_key(b.account()), b);
 }
 
@@ -198,6 +227,65 @@ result<v1::LedgerAudit> ledger_book::audit(read_txn& txn) {
     return entries.error();
   audit.set_entries(*entries);
   return audit;
+}
+
+status ledger_book::open_account(write_txn& txn, uint64_t account) {
+  v1::Balance b;
+  auto found = read_record(txn, table::balances, detail::u64_key(account), b);
+  if (!found)
+    return found.error();
+  if (*found)
+    return status::ok();
+  b.set_account(account);
+  return write_balance(txn, b);
+}
+
+result<std::vector<std::pair<uint64_t, int64_t>>> ledger_book::richest(read_txn& txn, uint64_t first,
+                                                                       uint64_t count) {
+  std::vector<std::pair<uint64_t, int64_t>> out;
+  uint64_t rank = 0;
+  status bad;
+  auto s = txn.scan(table::balances_by_amount, {}, [&](std::string_view key, std::string_view) {
+    if (key.size() != 16) {
+      bad = status{errc::corruption, "bad balance index entry"};
+      return false;
+    }
+    if (rank++ >= first)
+      out.emplace_back(detail::read_u64(key, 8), amount_of(key));
+    return out.size() < count;
+  });
+  if (!s)
+    return s;
+  if (!bad)
+    return bad;
+  return out;
+}
+
+status ledger_book::index_balances(write_txn& txn) {
+  std::vector<uint64_t> users;
+  v1::UserRecord u;
+  CROWDIFF_RETURN_IF_ERROR(scan_records(
+      txn, table::users, {}, u,
+      [&](std::string_view) {
+        users.push_back(u.id());
+        return true;
+      },
+      [](const bad_record&) {}));
+  std::vector<v1::Balance> balances;
+  v1::Balance b;
+  CROWDIFF_RETURN_IF_ERROR(scan_records(txn, table::balances, {}, b,
+                                        [&](std::string_view) {
+                                          balances.push_back(b);
+                                          return true;
+                                        },
+                                        {}));
+  for (const auto& one : balances)
+    if (!is_system(one.account()))
+      CROWDIFF_RETURN_IF_ERROR(
+          txn.put(table::balances_by_amount, amount_key(one.balance_mk(), one.account()), {}));
+  for (auto id : users)
+    CROWDIFF_RETURN_IF_ERROR(open_account(txn, id));
+  return status::ok();
 }
 
 status ledger_book::scan_journal(read_txn& txn, uint64_t from,

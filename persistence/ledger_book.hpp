@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/status.hpp"
 #include "crowdiff/v1/ledger.pb.h"
@@ -74,6 +76,18 @@ class ledger_book {
   static result<settlement> settle_image(write_txn& txn, uint64_t requester, int64_t price_mk,
                                          int64_t floor_mk, uint64_t owner, int64_t value_mk,
                                          bool chose_worker, std::string_view cause, int64_t now_ms);
+
+  /// Opens a user's account at zero (when the user is created), so that the index by amount holds every
+  /// user. Nothing changes for an account that exists.
+  static status open_account(write_txn& txn, uint64_t account);
+
+  /// Users' accounts by balance, highest first (ties by account id): `count` of them from rank `first`
+  /// (0-based), as (account, balance_mk). An index read of first + count entries, never a scan of all.
+  static result<std::vector<std::pair<uint64_t, int64_t>>> richest(read_txn& txn, uint64_t first,
+                                                                   uint64_t count);
+
+  /// Opens every user's account and writes the index by amount of every balance (the migration to schema 2).
+  static status index_balances(write_txn& txn);
 
   /// Sums the books: minted, burned, the users' balances and the number of entries. Strict: a balance that
   /// does not decode is an error (corruption), never skipped, since a sum without it would be wrong.

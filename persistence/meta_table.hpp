@@ -19,7 +19,7 @@ inline constexpr std::string_view next_quarantine_id = "next.quarantine_id";
 }  // namespace meta_keys
 
 /// The schema this crowdiff writes. A store with a higher number is refused; lower ones are migrated.
-inline constexpr uint64_t current_schema_version = 1;
+inline constexpr uint64_t current_schema_version = 2;
 
 /// Reads counter `name`; 0 when absent.
 result<uint64_t> read_counter(read_txn& txn, std::string_view name);

@@ -3,9 +3,11 @@
 #include <chrono>
 
 #include "common/api_key.hpp"
+#include "persistence/ledger_book.hpp"
 #include "persistence/lmdb_store.hpp"
 #include "persistence/meta_table.hpp"
 #include "persistence/user_table.hpp"
+#include "persistence/worker_table.hpp"
 
 namespace crowdiff::persistence {
 
@@ -44,6 +46,12 @@ status store::bootstrap() {
                                            std::to_string(current_schema_version) + ")"};
     if (*version == current_schema_version)
       return status::ok();
+    if (*version == 1) {
+      // Schema 2 adds two indexes (workers by name alone, balances by amount): written from the tables.
+      CROWDIFF_RETURN_IF_ERROR(worker_table::index_bare_names(txn));
+      CROWDIFF_RETURN_IF_ERROR(ledger_book::index_balances(txn));
+      return write_counter(txn, meta_keys::schema_version, current_schema_version);
+    }
     // A fresh store: a store with data but no version is not ours.
     bool has_data = false;
     auto s = txn.scan(table::users, {}, [&](std::string_view, std::string_view) {

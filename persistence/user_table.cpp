@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "persistence/detail/key_codec.hpp"
+#include "persistence/ledger_book.hpp"
 #include "persistence/meta_table.hpp"
 #include "persistence/record_codec.hpp"
 
@@ -82,6 +83,7 @@ result<v1::UserRecord> user_table::create(write_txn& txn, std::string_view name,
   CROWDIFF_RETURN_IF_ERROR(write_record(txn, table::users, id_key, user));
   CROWDIFF_RETURN_IF_ERROR(txn.put(table::users_by_name, name_key(name), id_key));
   CROWDIFF_RETURN_IF_ERROR(txn.put(table::users_by_key, key_hash, id_key));
+  CROWDIFF_RETURN_IF_ERROR(ledger_book::open_account(txn, *id));
   return user;
 }
 
@@ -105,6 +107,19 @@ result<std::optional<v1::UserRecord>> user_table::find_by_name(read_txn& txn, st
   if (!validate_name(name))
     return std::optional<v1::UserRecord>{};
   return get_via_index(txn, table::users_by_name, name_key(name));
+}
+
+result<std::vector<uint64_t>> user_table::oldest(read_txn& txn, uint64_t first, uint64_t count) {
+  std::vector<uint64_t> ids;
+  uint64_t rank = 0;
+  auto s = txn.scan(table::users, {}, [&](std::string_view key, std::string_view) {
+    if (rank++ >= first && key.size() == 8)
+      ids.push_back(detail::read_u64(key));
+    return ids.size() < count;
+  });
+  if (!s)
+    return s;
+  return ids;
 }
 
 status user_table::scan(read_txn& txn, const std::function<bool(v1::UserRecord&)>& fn,

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "common/status.hpp"
 #include "crowdiff/v1/user.pb.h"
@@ -29,6 +30,10 @@ class user_table {
   static result<std::optional<v1::UserRecord>> get(read_txn& txn, uint64_t id);
   static result<std::optional<v1::UserRecord>> find_by_key_hash(read_txn& txn, std::string_view key_hash);
   static result<std::optional<v1::UserRecord>> find_by_name(read_txn& txn, std::string_view name);
+
+  /// User ids in creation order (oldest first): `count` of them from rank `first`. Reads first + count
+  /// index keys, not every record.
+  static result<std::vector<uint64_t>> oldest(read_txn& txn, uint64_t first, uint64_t count);
 
   /// Visits every user in id order until `fn` returns false; undecodable records go to `on_bad`.
   static status scan(read_txn& txn, const std::function<bool(v1::UserRecord&)>& fn,

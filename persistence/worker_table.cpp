@@ -13,6 +13,14 @@ std::string name_key(uint64_t owner, std::string_view name) {
   return key;
 }
 
+// Names are printable (no NUL), so the NUL ends the name and a prefix scan for "name\0" finds no longer one.
+std::string bare_name_key(std::string_view name, uint64_t id) {
+  std::string key(name);
+  key.push_back('\0');
+  detail::append_u64(key, id);
+  return key;
+}
+
 }  // namespace
 
 result<v1::WorkerRecord> worker_table::upsert(write_txn& txn, const v1::WorkerRegistration& registration,
@@ -34,6 +42,8 @@ result<v1::WorkerRecord> worker_table::upsert(write_txn& txn, const v1::WorkerRe
     CROWDIFF_RETURN_IF_ERROR(txn.put(table::workers_by_name,
                                      name_key(registration.owner_user_id(), registration.name()),
                                      detail::u64_key(*id)));
+    CROWDIFF_RETURN_IF_ERROR(
+        txn.put(table::workers_by_bare_name, bare_name_key(registration.name(), *id), {}));
   }
   *record.mutable_registration() = registration;
   record.set_last_seen_ms(now_ms);
@@ -68,6 +78,59 @@ status worker_table::put(write_txn& txn, const v1::WorkerRecord& record) {
   if (record.id() == 0)
     return status{errc::invalid_argument, "a worker record needs an id"};
   return write_record(txn, table::workers, detail::u64_key(record.id()), record);
+}
+
+result<std::vector<uint64_t>> worker_table::ids_named(read_txn& txn, std::string_view name) {
+  std::vector<uint64_t> ids;
+  std::string prefix(name);
+  prefix.push_back('\0');
+  status bad;
+  auto s = txn.scan_prefix(table::workers_by_bare_name, prefix, [&](std::string_view key, std::string_view) {
+    if (key.size() != prefix.size() + 8) {
+      bad = status{errc::corruption, "bad worker name index entry"};
+      return false;
+    }
+    ids.push_back(detail::read_u64(key, prefix.size()));
+    return true;
+  });
+  if (!s)
+    return s;
+  if (!bad)
+    return bad;
+  return ids;
+}
+
+result<std::vector<uint64_t>> worker_table::ids_of_owner(read_txn& txn, uint64_t owner) {
+  std::vector<uint64_t> ids;
+  status bad;
+  auto s = txn.scan_prefix(table::workers_by_name, detail::u64_key(owner),
+                           [&](std::string_view, std::string_view value) {
+                             if (value.size() != 8) {
+                               bad = status{errc::corruption, "bad worker index entry"};
+                               return false;
+                             }
+                             ids.push_back(detail::read_u64(value));
+                             return true;
+                           });
+  if (!s)
+    return s;
+  if (!bad)
+    return bad;
+  return ids;
+}
+
+status worker_table::index_bare_names(write_txn& txn) {
+  std::vector<std::string> keys;
+  CROWDIFF_RETURN_IF_ERROR(scan(
+      txn,
+      [&](v1::WorkerRecord& w) {
+        keys.push_back(bare_name_key(w.registration().name(), w.id()));
+        return true;
+      },
+      [](const bad_record&) {}));  // an undecodable record has no name to index; recovery quarantines it
+  for (const auto& k : keys)
+    CROWDIFF_RETURN_IF_ERROR(txn.put(table::workers_by_bare_name, k, {}));
+  return status::ok();
 }
 
 status worker_table::scan(read_txn& txn, const std::function<bool(v1::WorkerRecord&)>& fn,
