@@ -62,21 +62,9 @@ json done_body(const uuid& job, const v1::JobStatus& st) {
   return body;
 }
 
-// Records (or clears) in `store`, when there is one, that `job` is owed its `done`; errors are logged.
-void record_owed(persistence::store* store, const uuid& job, bool owed) {
-  if (!store)
-    return;
-  store->write(
-      [job, owed](persistence::write_txn& txn) {
-        return owed ? persistence::webhook_table::owe(txn, job)
-                    : persistence::webhook_table::settle(txn, job);
-      },
-      [job, owed](const status& s) {
-        if (!s)
-          log::error(owed ? "webhook_owed_not_recorded" : "webhook_owed_not_cleared")
-              .kv("job", job.to_string())
-              .kv("error", s.to_string());
-      });
+// Tells the Broker (the only writer of webhooks_owed) whether `job` is still owed its `done`.
+void record_owed(const broker_actor& broker, const uuid& job, bool owed) {
+  caf::anon_send(broker, owed_atom_v, job, owed);
 }
 
 }  // namespace
@@ -100,9 +88,9 @@ void webhook_watchers::watch(const uuid& job, const webhook_url& url) {
       return;
   }
   // The Broker recorded the job as owed when it accepted it; this covers jobs accepted before it did so (an
-  // older store). Queued before the follower exists, so it commits before anything could clear it (the
-  // store's writes commit in order).
-  record_owed(store_, job, true);
+  // older store). In the Broker's mailbox before the follower exists, so it commits before anything could
+  // clear it (the Broker's writes commit in order).
+  record_owed(broker_, job, true);
   follow(job, url);
 }
 
@@ -112,10 +100,10 @@ void webhook_watchers::follow(const uuid& job, const webhook_url& url) {
   auto follower = [this](caf::event_based_actor* self, uuid id, webhook_url to) -> caf::behavior {
     auto dump = [](const json& body) { return write_json(body); };
     auto post = [this, to, dump](const json& body) { sender_.send(to, dump(body)); };
-    // The `done` is no longer owed once delivered or given up on. The store outlives the sender's thread,
-    // which runs this.
+    // The `done` is no longer owed once delivered or given up on (the sender's thread runs this; the handle
+    // is a copy).
     auto post_done = [this, to, dump, id](const json& body) {
-      sender_.send(to, dump(body), [store = store_, id] { record_owed(store, id, false); });
+      sender_.send(to, dump(body), [broker = broker_, id] { record_owed(broker, id, false); });
     };
     auto end = [this, self, id] {
       forget(id);
@@ -212,7 +200,7 @@ result<size_t> webhook_watchers::rearm(bool allow_http) {
     }
   }
   for (const auto& id : gone)
-    record_owed(store_, id, false);
+    record_owed(broker_, id, false);
   size_t armed = 0;
   for (const auto& [id, text] : found) {
     auto url = parse_webhook_url(text);
@@ -223,7 +211,7 @@ result<size_t> webhook_watchers::rearm(bool allow_http) {
       why = "plain http webhooks are off (gateway.webhook_http_loopback)";
     if (!why.empty()) {
       log::warning("webhook_not_rearmed").kv("job", id.to_string()).kv("error", why);
-      record_owed(store_, id, false);
+      record_owed(broker_, id, false);
       continue;
     }
     watch(id, *url);

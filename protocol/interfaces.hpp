@@ -54,6 +54,8 @@ using broker_actor = caf::typed_actor<
     caf::reacts_to<completed_atom, uuid, uint32_t, uint64_t, uint64_t, pb<v1::GenerationResult>>,
     caf::reacts_to<failed_atom, uuid, uint32_t, caf::error>, caf::reacts_to<requeued_atom, uuid, uint32_t>,
     caf::reacts_to<catalog_atom, std::vector<std::string>>, caf::replies_to<stats_atom>::with<image_totals>,
+    // The gateway's webhook watchers: whether a job is still owed its `done` (the Broker owns webhooks_owed).
+    caf::reacts_to<owed_atom, uuid, bool>,
     // Internal.
     caf::reacts_to<committed_atom, uint64_t, caf::error>, caf::reacts_to<tick_atom>>;
 

@@ -90,5 +90,6 @@ CAF_ADD_ATOM(crowdiff, crowdiff, uptime_atom, "uptime")
 CAF_ADD_ATOM(crowdiff, crowdiff, committed_atom, "committed")
 CAF_ADD_ATOM(crowdiff, crowdiff, tick_atom, "tick")
 CAF_ADD_ATOM(crowdiff, crowdiff, check_atom, "check")
+CAF_ADD_ATOM(crowdiff, crowdiff, owed_atom, "owed")
 
 CAF_END_TYPE_ID_BLOCK(crowdiff)

@@ -57,6 +57,23 @@ result<std::pair<detail::principal, broker::requester>> requester_of(self_ptr se
   return std::pair{*who, r};
 }
 
+// Whether `job`'s webhook is still owed its `done` (the gateway's watchers say when it was delivered or given
+// up on). The Broker is the table's only writer; errors are logged.
+void record_owed(self_ptr self, const uuid& job, bool owed) {
+  self->state.writes.submit(
+      *self->state.options.store, caf::actor_cast<broker_actor>(self),
+      [job, owed](persistence::write_txn& txn) {
+        return owed ? persistence::webhook_table::owe(txn, job)
+                    : persistence::webhook_table::settle(txn, job);
+      },
+      [job, owed](const status& s) {
+        if (!s)
+          log::error(owed ? "webhook_owed_not_recorded" : "webhook_owed_not_cleared")
+              .kv("job", job.to_string())
+              .kv("error", s.to_string());
+      });
+}
+
 }  // namespace
 
 broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
@@ -482,6 +499,7 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
         st.catalog = {st.options.config.models().begin(), st.options.config.models().end()};
         st.catalog.insert(models.begin(), models.end());
       },
+      [self](owed_atom, const uuid& job, bool owed) { record_owed(self, job, owed); },
       [self](committed_atom, uint64_t id, const caf::error& outcome) {
         self->state.writes.resume(id, outcome);
       },
