@@ -333,11 +333,10 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   const int port = free_port(), http_port = free_port();
   std::string core_addr = "127.0.0.1:" + std::to_string(port);
-  pid_t core = spawn(
-      {CROWDIFF_BIN, "core", "--store", (dir / "var").string(), "--port", std::to_string(port), "--http-port",
-       std::to_string(http_port), "--log-level", "warning", "--limits.max_concurrent_jobs=1000000",
-       "--limits.max_concurrent_images=1000000"},
-      (dir / "core.log").string());
+  pid_t core = spawn({CROWDIFF_BIN, "core", "--store", (dir / "var").string(), "--port", std::to_string(port),
+                      "--http-port", std::to_string(http_port), "--log-level", "warning",
+                      "--limits.max_concurrent_jobs=1000000", "--limits.max_concurrent_images=1000000"},
+                     (dir / "core.log").string());
   std::string admin_key;
   for (int i = 0; i < 2000 && admin_key.empty(); ++i) {
     std::ifstream in(dir / "var" / "admin.key");

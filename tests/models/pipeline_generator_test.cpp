@@ -4,7 +4,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include "actors/scheduler/result_check.hpp"
-#include "actors/scheduler/result_check.hpp"
 #include "actors/worker/worker_devices.hpp"
 #include "models/image/png_codec.hpp"
 #include "models/image/webp_codec.hpp"
