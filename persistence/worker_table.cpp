@@ -21,6 +21,29 @@ std::string bare_name_key(std::string_view name, uint64_t id) {
   return key;
 }
 
+// The worker ids an index holds under `prefix`; `id_of` reads one from an entry (nullopt: a damaged entry,
+// which fails the read).
+result<std::vector<uint64_t>> collect_ids(
+    read_txn& txn, table t, std::string_view prefix,
+    const std::function<std::optional<uint64_t>(std::string_view key, std::string_view value)>& id_of) {
+  std::vector<uint64_t> ids;
+  bool damaged = false;
+  auto s = txn.scan_prefix(t, prefix, [&](std::string_view key, std::string_view value) {
+    auto id = id_of(key, value);
+    if (!id) {
+      damaged = true;
+      return false;
+    }
+    ids.push_back(*id);
+    return true;
+  });
+  if (!s)
+    return s;
+  if (damaged)
+    return status{errc::corruption, "bad entry in " + std::string(table_name(t))};
+  return ids;
+}
+
 }  // namespace
 
 result<v1::WorkerRecord> worker_table::upsert(write_txn& txn, const v1::WorkerRegistration& registration,
@@ -81,42 +104,19 @@ status worker_table::put(write_txn& txn, const v1::WorkerRecord& record) {
 }
 
 result<std::vector<uint64_t>> worker_table::ids_named(read_txn& txn, std::string_view name) {
-  std::vector<uint64_t> ids;
   std::string prefix(name);
   prefix.push_back('\0');
-  status bad;
-  auto s = txn.scan_prefix(table::workers_by_bare_name, prefix, [&](std::string_view key, std::string_view) {
-    if (key.size() != prefix.size() + 8) {
-      bad = status{errc::corruption, "bad worker name index entry"};
-      return false;
-    }
-    ids.push_back(detail::read_u64(key, prefix.size()));
-    return true;
+  return collect_ids(txn, table::workers_by_bare_name, prefix, [&](std::string_view key, std::string_view) {
+    return key.size() == prefix.size() + 8 ? std::optional{detail::read_u64(key, prefix.size())}
+                                           : std::nullopt;
   });
-  if (!s)
-    return s;
-  if (!bad)
-    return bad;
-  return ids;
 }
 
 result<std::vector<uint64_t>> worker_table::ids_of_owner(read_txn& txn, uint64_t owner) {
-  std::vector<uint64_t> ids;
-  status bad;
-  auto s = txn.scan_prefix(table::workers_by_name, detail::u64_key(owner),
-                           [&](std::string_view, std::string_view value) {
-                             if (value.size() != 8) {
-                               bad = status{errc::corruption, "bad worker index entry"};
-                               return false;
-                             }
-                             ids.push_back(detail::read_u64(value));
-                             return true;
-                           });
-  if (!s)
-    return s;
-  if (!bad)
-    return bad;
-  return ids;
+  return collect_ids(txn, table::workers_by_name, detail::u64_key(owner),
+                     [](std::string_view, std::string_view value) {
+                       return value.size() == 8 ? std::optional{detail::read_u64(value)} : std::nullopt;
+                     });
 }
 
 status worker_table::index_bare_names(write_txn& txn) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <memory>
 
 #include <caf/all.hpp>
@@ -98,6 +99,27 @@ queue_estimate to_message(const scheduling::job_estimate& e) {
   return {e.position, e.waiting, e.running, e.start_ms, e.finish_ms, e.possible, e.reason};
 }
 
+// Read-modify-write of a worker's lifetime statistics through the commit queue (a worker record that is gone
+// is left alone); a failure is logged under `failure_event`: statistics, never money.
+void update_statistics(self_ptr self, uint64_t id, const char* failure_event,
+                       std::function<void(v1::WorkerRecord&)> change) {
+  self->state.writes.submit(
+      *self->state.options.store, caf::actor_cast<scheduler_actor>(self),
+      [id, change = std::move(change)](persistence::write_txn& txn) -> status {
+        auto rec = persistence::worker_table::get(txn, id);
+        if (!rec)
+          return rec.error();
+        if (!rec->has_value())
+          return status::ok();
+        change(**rec);
+        return persistence::worker_table::put(txn, **rec);
+      },
+      [id, failure_event](const status& s) {
+        if (!s)
+          log::error(failure_event).kv("worker", id).kv("error", s.to_string());
+      });
+}
+
 // Adds the worker's time online since it was last counted to its record (a statistic: pay is per owner,
 // pay_uptime).
 void record_uptime(self_ptr self, scheduler_state::live_worker& w, uint64_t id, int64_t now) {
@@ -107,21 +129,9 @@ void record_uptime(self_ptr self, scheduler_state::live_worker& w, uint64_t id, 
   w.uptime_paid_ms = now;
   if (seconds <= 0)
     return;
-  self->state.writes.submit(
-      *self->state.options.store, caf::actor_cast<scheduler_actor>(self),
-      [id, seconds](persistence::write_txn& txn) -> status {
-        auto rec = persistence::worker_table::get(txn, id);
-        if (!rec)
-          return rec.error();
-        if (!rec->has_value())
-          return status::ok();
-        (*rec)->set_uptime_s((*rec)->uptime_s() + static_cast<uint64_t>(seconds));
-        return persistence::worker_table::put(txn, **rec);
-      },
-      [id](const status& s) {
-        if (!s)
-          log::error("worker_uptime_write_failed").kv("worker", id).kv("error", s.to_string());
-      });
+  update_statistics(self, id, "worker_uptime_write_failed", [seconds](v1::WorkerRecord& r) {
+    r.set_uptime_s(r.uptime_s() + static_cast<uint64_t>(seconds));
+  });
 }
 
 // Pays uptime per owner for its serving workers (uptime_pay decides who and how many); the Ledger turns each
@@ -182,45 +192,22 @@ caf::result<pb<v1::WorkerRecord>> edit_worker(self_ptr self, uint64_t id, uint64
 // What the Broker credited a worker for a settled image, added to its lifetime statistics. Written apart
 // from the settlement (the kudos themselves are in the ledger's transaction): statistics, not money.
 void credit_worker(self_ptr self, uint64_t id, double megapixel_steps, int64_t credited_mk) {
-  self->state.writes.submit(
-      *self->state.options.store, caf::actor_cast<scheduler_actor>(self),
-      [id, megapixel_steps, credited_mk](persistence::write_txn& txn) -> status {
-        auto rec = persistence::worker_table::get(txn, id);
-        if (!rec)
-          return rec.error();
-        if (!rec->has_value())
-          return status::ok();
-        (*rec)->set_images_done((*rec)->images_done() + 1);
-        (*rec)->set_megapixel_steps_done((*rec)->megapixel_steps_done() + megapixel_steps);
-        (*rec)->set_kudos_earned_mk((*rec)->kudos_earned_mk() + credited_mk);
-        return persistence::worker_table::put(txn, **rec);
-      },
-      [id](const status& s) {
-        if (!s)
-          log::error("worker_credit_write_failed").kv("worker", id).kv("error", s.to_string());
-      });
+  update_statistics(self, id, "worker_credit_write_failed",
+                    [megapixel_steps, credited_mk](v1::WorkerRecord& r) {
+                      r.set_images_done(r.images_done() + 1);
+                      r.set_megapixel_steps_done(r.megapixel_steps_done() + megapixel_steps);
+                      r.set_kudos_earned_mk(r.kudos_earned_mk() + credited_mk);
+                    });
 }
 
 // A fault on the worker's record (AI Horde's `uncompleted_jobs`); `rejected` when it was its image that
 // failed the check. Statistics, written apart like the credits.
 void count_fault(self_ptr self, uint64_t id, bool rejected) {
-  self->state.writes.submit(
-      *self->state.options.store, caf::actor_cast<scheduler_actor>(self),
-      [id, rejected](persistence::write_txn& txn) -> status {
-        auto rec = persistence::worker_table::get(txn, id);
-        if (!rec)
-          return rec.error();
-        if (!rec->has_value())
-          return status::ok();
-        (*rec)->set_faults((*rec)->faults() + 1);
-        if (rejected)
-          (*rec)->set_rejected_results((*rec)->rejected_results() + 1);
-        return persistence::worker_table::put(txn, **rec);
-      },
-      [id](const status& s) {
-        if (!s)
-          log::error("worker_fault_write_failed").kv("worker", id).kv("error", s.to_string());
-      });
+  update_statistics(self, id, "worker_fault_write_failed", [rejected](v1::WorkerRecord& r) {
+    r.set_faults(r.faults() + 1);
+    if (rejected)
+      r.set_rejected_results(r.rejected_results() + 1);
+  });
 }
 
 // Carries out what the allocator decided.
@@ -382,6 +369,23 @@ void reject_result(self_ptr self, uint64_t worker, uint64_t assignment, const st
   apply(self, d);
 }
 
+// A short-lived actor that checks one image and quits: answers `check` with the format, or the reason it
+// failed. Its data come as spawn arguments (CAF 0.17 dereferences an empty argument tuple when there are
+// none, which UBSan reports).
+caf::behavior result_checker(caf::event_based_actor* self, std::shared_ptr<const std::string> image,
+                             uint32_t width, uint32_t height) {
+  return {[=](check_atom) -> caf::result<std::string> {
+    auto rp = self->make_response_promise<std::string>();
+    auto format = scheduling::check_result(*image, width, height);
+    if (format)
+      rp.deliver(std::move(*format));
+    else
+      rp.deliver(to_error(format.error()));
+    self->quit();
+    return rp;
+  }};
+}
+
 // A worker's image is checked (decoded, sized, not flat) before anyone is paid for it. Decoding takes
 // milliseconds, so it runs in a short-lived actor of its own, beside the Scheduler, which goes on
 // allocating. At most one check per assignment is in flight: a worker cannot make us decode more than the
@@ -407,18 +411,7 @@ void receive_result(self_ptr self, uint64_t worker, uint64_t assignment, v1::Gen
   uint32_t width = t != nullptr ? t->request->width() : 0;
   uint32_t height = t != nullptr ? t->request->height() : 0;
   auto image = std::make_shared<const std::string>(std::move(*r.mutable_image()));
-  auto checker = self->spawn([image, width, height](caf::event_based_actor* me) -> caf::behavior {
-    return {[=](check_atom) -> caf::result<std::string> {
-      auto rp = me->make_response_promise<std::string>();
-      auto format = scheduling::check_result(*image, width, height);
-      if (format)
-        rp.deliver(std::move(*format));
-      else
-        rp.deliver(to_error(format.error()));
-      me->quit();
-      return rp;
-    }};
-  });
+  auto checker = self->spawn(result_checker, image, width, height);
   auto rest = std::make_shared<v1::GenerationResult>(std::move(r));
   self->request(checker, caf::infinite, check_atom::value)
       .then(
