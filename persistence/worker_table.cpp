@@ -104,6 +104,8 @@ status worker_table::put(write_txn& txn, const v1::WorkerRecord& record) {
 }
 
 result<std::vector<uint64_t>> worker_table::ids_named(read_txn& txn, std::string_view name) {
+  if (name.find('\0') != std::string_view::npos)
+    return std::vector<uint64_t>{};  // no worker name has one (they are printable); nor may a prefix match
   std::string prefix(name);
   prefix.push_back('\0');
   return collect_ids(txn, table::workers_by_bare_name, prefix, [&](std::string_view key, std::string_view) {

@@ -105,14 +105,15 @@ void receive_result(self_ptr self, uint64_t worker, uint64_t assignment, v1::Gen
   const auto* t = st.alloc.running_task(a->task_key);
   uint32_t width = t != nullptr ? t->request->width() : 0;
   uint32_t height = t != nullptr ? t->request->height() : 0;
-  auto image = std::make_shared<const std::string>(std::move(*r.mutable_image()));
-  auto checker = self->spawn(result_checker, image, width, height);
+  // The checker only reads the bytes, and is done with them once it answers: they move back, never copied.
+  auto image = std::make_shared<std::string>(std::move(*r.mutable_image()));
+  auto checker = self->spawn(result_checker, std::shared_ptr<const std::string>{image}, width, height);
   auto rest = std::make_shared<v1::GenerationResult>(std::move(r));
   self->request(checker, caf::infinite, check_atom::value)
       .then(
           [self, worker, assignment, image, rest](const std::string& format) {
             self->state.checking.erase(assignment);
-            rest->set_image(*image);
+            rest->mutable_image()->swap(*image);
             rest->set_format(format);
             complete_result(self, worker, assignment, std::move(*rest));
           },

@@ -97,6 +97,8 @@ void check_indexes(read_txn& txn) {
   BOOST_REQUIRE(gpus.has_value());
   BOOST_TEST(gpus->size() == 2u);
   BOOST_TEST(worker_table::ids_named(txn, "gp")->empty());  // a prefix of a name is not the name
+  // A name with a NUL (a hostile path segment) finds nothing, not another worker's index entry.
+  BOOST_TEST(worker_table::ids_named(txn, std::string("gpu\0", 4) + std::string(7, '\0'))->empty());
   BOOST_TEST(worker_table::ids_of_owner(txn, 2)->size() == 2u);
   BOOST_TEST(worker_table::ids_of_owner(txn, 3)->size() == 1u);
   auto oldest = user_table::oldest(txn, 1, 2);
