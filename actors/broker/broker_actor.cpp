@@ -11,11 +11,11 @@
 
 #include "actors/broker/broker_state.hpp"
 #include "actors/broker/detail/broker_internals.hpp"
+#include "actors/broker/job_transitions.hpp"
 #include "actors/broker/request_validation.hpp"
 #include "actors/detail/authenticate.hpp"
-#include "actors/ledger/pricing.hpp"
+#include "actors/ledger/accounting.hpp"
 #include "common/log.hpp"
-#include "models/sampling/sampler_table.hpp"
 #include "persistence/job_table.hpp"
 #include "persistence/ledger_book.hpp"
 #include "persistence/meta_table.hpp"
@@ -44,7 +44,7 @@ result<std::pair<detail::principal, broker::requester>> requester_of(self_ptr se
     return v;
   broker::requester r;
   r.anonymous = who->anonymous;
-  r.load = load_of(st, who->user_id);
+  r.load = st.book.load_of(who->user_id);
   if (!who->anonymous) {
     auto txn = st.options.store->read();
     if (!txn)
@@ -74,6 +74,355 @@ void record_owed(self_ptr self, const uuid& job, bool owed) {
       });
 }
 
+caf::result<pb<v1::KudosQuote>> on_quote(self_ptr self, const std::string& api_key, v1::JobRequest& request) {
+  auto who = requester_of(self, api_key, request);
+  if (!who)
+    return to_error(who.error());
+  auto quoted = broker::quote_for(std::move(request), who->second, self->state.options.config);
+  if (!quoted)
+    return to_error(quoted.error());
+  return pb<v1::KudosQuote>{std::move(quoted->quote)};
+}
+
+// The record's write: under an idempotency key already used, the job that key created (see
+// reply_with_existing); otherwise the record, its webhook debt and the submission counter.
+status store_submission(persistence::write_txn& txn, const v1::JobRecord& record,
+                        std::optional<uuid>& earlier) {
+  const auto& key = record.request().idempotency_key();
+  auto id = *uuid::from_bytes(record.id());
+  if (!key.empty()) {
+    // A resubmission (say, after a lost connection) returns the job it created the first time.
+    auto found = job_table::find_by_client_key(txn, record.owner_user_id(), key);
+    if (!found)
+      return found.error();
+    if (found->has_value()) {
+      earlier = *found;
+      return status{errc::already_exists, "resubmitted"};
+    }
+    CROWDIFF_RETURN_IF_ERROR(job_table::put_client_key(txn, record.owner_user_id(), key, id));
+  }
+  CROWDIFF_RETURN_IF_ERROR(job_table::put(txn, record));
+  // From its acceptance on, a job with a webhook is owed its `done` (the gateway POSTs it, after a restart
+  // too, and clears this once it is delivered or given up on).
+  if (!record.request().webhook().empty())
+    CROWDIFF_RETURN_IF_ERROR(persistence::webhook_table::owe(txn, id));
+  auto current = persistence::read_counter(txn, persistence::meta_keys::next_job_sequence);
+  if (!current)
+    return current.error();
+  if (*current < record.sequence())
+    return persistence::write_counter(txn, persistence::meta_keys::next_job_sequence, record.sequence());
+  return status::ok();
+}
+
+// A job is placed at once and acknowledged once its record is durable (broker_submission.cpp).
+caf::result<pb<v1::SubmitReply>> on_submit(self_ptr self, const std::string& api_key,
+                                           v1::JobRequest& request) {
+  auto& st = self->state;
+  const auto& cfg = st.options.config;
+  auto who = requester_of(self, api_key, request);
+  if (!who)
+    return to_error(who.error());
+  auto admission = broker::admit(std::move(request), who->second, cfg);
+  if (!admission)
+    return to_error(admission.error());
+  if (admission->downgraded)
+    log::info("job_downgraded")
+        .kv("user", who->first.user_id)
+        .kv("width", admission->request.width())
+        .kv("height", admission->request.height())
+        .kv("steps", admission->request.steps());
+  broker::acceptance a;
+  a.id = uuid::random();
+  a.owner = who->first.user_id;
+  a.anonymous = who->first.anonymous;
+  a.priority = who->first.anonymous ? cfg.ledger().anonymous_priority()
+                                    : static_cast<double>(who->second.balance_mk) / 1000.0;
+  a.sequence = ++st.next_sequence;
+  a.random_seed = random_seed();
+  a.now_ms = st.options.now();
+  a.default_expiry_s = cfg.scheduler().default_expiry_s();
+  auto record = std::make_shared<v1::JobRecord>(
+      broker::accepted_record(std::move(admission->request), admission->quote, a));
+
+  auto rp = self->make_response_promise<pb<v1::SubmitReply>>();
+  auto earlier = std::make_shared<std::optional<uuid>>();
+  auto pending = std::make_shared<pending_submit>();
+  pending->rp = rp;
+  pending->record = record;
+  pending->downgraded = admission->downgraded;
+  admit(self, pending);
+  st.writes.submit(
+      *st.options.store, caf::actor_cast<broker_actor>(self),
+      [record, earlier](persistence::write_txn& txn) { return store_submission(txn, *record, *earlier); },
+      [self, pending, earlier](const status& outcome) {
+        if (!outcome && earlier->has_value())
+          pending->duplicate_of = **earlier;
+        pending->stored = outcome;
+        settle_submit(self, pending);
+      });
+  return rp;
+}
+
+caf::result<pb<v1::JobStatus>> on_status(self_ptr self, const uuid& id) {
+  auto& st = self->state;
+  if (st.book.find(id) == nullptr) {
+    auto s = stored_status(self, id);
+    if (!s)
+      return to_error(s.error());
+    return pb<v1::JobStatus>{std::move(*s)};
+  }
+  auto rp = self->make_response_promise<pb<v1::JobStatus>>();
+  self->request(st.options.scheduler, caf::infinite, estimate_atom::value, id)
+      .then(
+          [self, rp, id](const queue_estimate& est) mutable {
+            const auto* job = self->state.book.find(id);
+            if (job == nullptr) {  // it ended meanwhile
+              auto s = stored_status(self, id);
+              if (!s)
+                rp.deliver(to_error(s.error()));
+              else
+                rp.deliver(pb<v1::JobStatus>{std::move(*s)});
+              return;
+            }
+            rp.deliver(pb<v1::JobStatus>{self->state.book.status(*job, &est)});
+          },
+          [rp](const caf::error& e) mutable { rp.deliver(e); });
+  return rp;
+}
+
+caf::result<pb<v1::JobStatus>> on_cancel(self_ptr self, const uuid& id) {
+  auto& st = self->state;
+  if (st.book.find(id) == nullptr) {
+    auto s = stored_status(self, id);
+    if (!s)
+      return to_error(s.error());
+    return pb<v1::JobStatus>{std::move(*s)};  // already finished: cancelling changes nothing
+  }
+  auto rp = self->make_response_promise<pb<v1::JobStatus>>();
+  int64_t now = st.options.now();
+  update_job(
+      self, id, [now](v1::JobRecord& r, persistence::write_txn&) { return broker::cancel(r, now); },
+      [self, rp, id](const status& s, v1::JobRecord& r) mutable {
+        if (!s) {
+          rp.deliver(to_error(s));
+          return;
+        }
+        self->send(self->state.options.scheduler, cancel_atom::value, id);
+        auto status = broker::make_status(r, {}, nullptr);
+        adopt(self, id, r);
+        rp.deliver(pb<v1::JobStatus>{std::move(status)});
+      });
+  return rp;
+}
+
+caf::result<pb<v1::GenerationResult>> on_fetch(self_ptr self, const uuid& id, uint32_t index) {
+  auto txn = self->state.options.store->read();
+  if (!txn)
+    return to_error(txn.error());
+  auto r = persistence::result_table::get(**txn, id, index);
+  if (!r)
+    return to_error(r.error());
+  if (r->has_value())
+    return pb<v1::GenerationResult>{std::move(**r)};
+  auto job = job_table::get(**txn, id);
+  if (!job)
+    return to_error(job.error());
+  if (!job->has_value())
+    return make_error(errc::not_found, "no job " + id.to_string());
+  if (index >= static_cast<uint32_t>((*job)->images_size()))
+    return make_error(errc::invalid_argument,
+                      "the job has " + std::to_string((*job)->images_size()) + " images");
+  const auto& slot = (*job)->images(static_cast<int>(index));
+  if (slot.state() == v1::IMAGE_DONE)
+    return make_error(errc::not_found, "the image has expired");
+  return make_error(errc::failed_precondition, "image " + std::to_string(index) + " is not ready");
+}
+
+caf::result<pb<v1::JobStatus>> on_subscribe(self_ptr self, const uuid& id, const caf::actor& listener) {
+  auto& st = self->state;
+  auto now = st.book.watch(id);
+  if (!now) {
+    auto s = stored_status(self, id);
+    if (!s)
+      return to_error(s.error());
+    return pb<v1::JobStatus>{std::move(*s)};
+  }
+  if (listener)
+    st.subscribers[id].push_back(listener);
+  return pb<v1::JobStatus>{std::move(*now)};
+}
+
+void on_started(self_ptr self, const uuid& id, uint32_t index, uint64_t worker,
+                const std::string& worker_name) {
+  log::debug("image_started").kv("job", id.to_string()).kv("image", index).kv("worker", worker);
+  carry_out(self, id, self->state.book.start(id, index, worker, worker_name));
+}
+
+// The delivery's write failed. A stale result (the image or the job has an outcome) is dropped; otherwise the
+// store refused the write, and the image is not lost to the requester: it runs again.
+void on_result_not_stored(self_ptr self, const uuid& id, uint32_t index, const status& s) {
+  if (s.code() == errc::already_exists || s.code() == errc::failed_precondition ||
+      s.code() == errc::not_found) {
+    log::info("result_discarded").kv("job", id.to_string()).kv("image", index).kv("reason", s.message());
+    return;
+  }
+  log::error("result_write_failed").kv("job", id.to_string()).kv("image", index).kv("error", s.to_string());
+  const auto* job = self->state.book.find(id);
+  if (job == nullptr)
+    return;
+  v1::JobRecord retry = job->record;
+  for (int i = 0; i < retry.images_size(); ++i)
+    if (static_cast<uint32_t>(i) != index)
+      retry.mutable_images(i)->set_state(v1::IMAGE_DONE);
+  enqueue(self, retry);
+}
+
+// A checked result (the Scheduler checked it): the requester is charged, the worker's owner credited and the
+// image stored in one transaction with the job's record; a write that fails sends the image back to the
+// queue.
+void on_completed(self_ptr self, const uuid& id, uint32_t index, uint64_t worker, uint64_t owner,
+                  v1::GenerationResult& result) {
+  auto& st = self->state;
+  const auto* job = st.book.find(id);
+  if (job == nullptr) {
+    log::info("result_discarded").kv("job", id.to_string()).kv("image", index).kv("reason", "job not active");
+    return;
+  }
+  if (!st.book.close_image(id, index))
+    return;
+  const auto& cfg = st.options.config;
+  const auto& record = job->record;
+  int64_t now = st.options.now();
+  int64_t price = record.quote().price_per_image_mk();
+  int64_t value = record.quote().value_per_image_mk();
+  double mps = record.quote().megapixel_steps();
+  int64_t floor = ledger::floor_mk(record.anonymous(), cfg.ledger());
+  uint64_t requester = record.owner_user_id();
+  bool chose_worker = record.request().worker_allow_size() > 0;  // pinned: see settle_image
+  auto stored = std::make_shared<v1::GenerationResult>(std::move(result));
+  stored->set_job_id(id.to_bytes());
+  stored->set_image_index(index);
+  stored->set_queued_ms(record.created_ms());
+  stored->set_expires_ms(now + static_cast<int64_t>(cfg.store().result_retention_s()) * 1000);
+  auto settled = std::make_shared<persistence::settlement>();
+  std::string cause = "img:" + id.to_string() + ":" + std::to_string(index);
+  update_job(
+      self, id,
+      [=](v1::JobRecord& r, persistence::write_txn& txn) -> status {
+        CROWDIFF_RETURN_IF_ERROR(broker::check_open(r, index));
+        auto s = persistence::ledger_book::settle_image(txn, requester, price, floor, owner, value,
+                                                        chose_worker, cause, now);
+        if (!s)
+          return s.error();
+        if (s->already_settled)
+          return status{errc::already_exists, "the image was settled before"};
+        *settled = *s;
+        broker::record_delivery(r, index, worker, *s, now);
+        return persistence::result_table::put(txn, *stored);
+      },
+      [self, id, index, worker, stored, settled, mps](const status& s, v1::JobRecord& r) {
+        if (!s) {
+          on_result_not_stored(self, id, index, s);
+          return;
+        }
+        auto& state = self->state;
+        state.delivered.record(state.options.now(), mps);
+        // The worker's statistics are the Scheduler's to write (it owns the workers table).
+        self->send(state.options.scheduler, credit_atom::value, worker, mps, settled->credited_mk);
+        log::info("image_done")
+            .kv("job", id.to_string())
+            .kv("image", index)
+            .kv("worker", worker)
+            .kv("charged_mk", settled->charged_mk)
+            .kv("forgiven_mk", settled->forgiven_mk)
+            .kv("credited_mk", settled->credited_mk);
+        pb<v1::GenerationResult> image{*stored};
+        carry_out(self, id, state.book.adopt(id, std::move(r), index), &image);
+      });
+}
+
+void on_failed(self_ptr self, const uuid& id, uint32_t index, const caf::error& failure) {
+  auto why = to_status(failure);
+  auto& st = self->state;
+  if (!st.book.close_image(id, index))
+    return;
+  int64_t now = st.options.now();
+  log::warning("image_failed")
+      .kv("job", id.to_string())
+      .kv("image", index)
+      .kv("code", to_string(why.code()))
+      .kv("reason", why.message());
+  update_job(
+      self, id,
+      [=](v1::JobRecord& r, persistence::write_txn&) {
+        return broker::record_failure(r, index, why.code(), why.message(), now);
+      },
+      [self, id](const status& s, v1::JobRecord& r) {
+        if (s)
+          adopt(self, id, r);
+      });
+}
+
+void on_requeued(self_ptr self, const uuid& id, uint32_t index) {
+  const auto* job = self->state.book.find(id);
+  if (job == nullptr || index >= job->live.size())
+    return;
+  log::info("image_requeued").kv("job", id.to_string()).kv("image", index);
+  carry_out(self, id, self->state.book.requeue(id, index));
+}
+
+void on_catalog(self_ptr self, const std::vector<std::string>& models) {
+  // The scheduler's list is whole: the configured models plus what live workers serve now.
+  auto& st = self->state;
+  st.catalog = {st.options.config.models().begin(), st.options.config.models().end()};
+  st.catalog.insert(models.begin(), models.end());
+}
+
+// Retention: expired results and finished jobs older than the retention are erased; a finished job that
+// cannot be decoded is moved aside in the sweep's transaction, so it neither fails every sweep nor outlives
+// retention.
+void on_sweep(self_ptr self) {
+  auto& st = self->state;
+  int64_t now = st.options.now();
+  int64_t retention_ms = static_cast<int64_t>(st.options.config.store().result_retention_s()) * 1000;
+  auto bad = std::make_shared<std::vector<persistence::bad_record>>();
+  auto bad_ids = std::make_shared<std::vector<std::optional<uint64_t>>>();
+  st.writes.submit(
+      *st.options.store, caf::actor_cast<broker_actor>(self),
+      [now, retention_ms, bad, bad_ids](persistence::write_txn& txn) -> status {
+        bad->clear();  // an operation may run more than once
+        bad_ids->clear();
+        auto dropped = persistence::result_table::erase_expired(txn, now, 1000);
+        if (!dropped)
+          return dropped.error();
+        std::vector<v1::JobRecord> old;
+        CROWDIFF_RETURN_IF_ERROR(job_table::scan_finished_before(
+            txn, now - retention_ms,
+            [&](v1::JobRecord& r) {
+              old.push_back(r);
+              return old.size() < 1000;
+            },
+            persistence::collect_into(*bad)));
+        auto moved = persistence::quarantine_table::move_aside(txn, *bad, now);
+        if (!moved)
+          return moved.error();
+        *bad_ids = std::move(*moved);
+        for (const auto& r : old) {
+          auto id = uuid::from_bytes(r.id());
+          for (int i = 0; i < r.images_size(); ++i)
+            CROWDIFF_RETURN_IF_ERROR(persistence::result_table::erase(txn, *id, static_cast<uint32_t>(i)));
+          CROWDIFF_RETURN_IF_ERROR(job_table::erase(txn, *id));
+        }
+        return status::ok();
+      },
+      [bad, bad_ids](const status& s) {
+        if (!s)
+          log::error("retention_sweep_failed").kv("error", s.to_string());
+        persistence::log_moved_aside("retention", *bad, *bad_ids, s);
+      });
+  self->delayed_send(self, st.options.sweep_interval, tick_atom::value);
+}
+
 }  // namespace
 
 broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
@@ -85,468 +434,39 @@ broker_actor::behavior_type broker_fn(self_ptr self, broker_options options) {
   self->delayed_send(self, self->state.options.sweep_interval, tick_atom::value);
 
   return {
-      [self](quote_atom, const std::string& api_key,
-             pb<v1::JobRequest>& request) -> caf::result<pb<v1::KudosQuote>> {
-        auto who = requester_of(self, api_key, request.value);
-        if (!who)
-          return to_error(who.error());
-        auto quoted = broker::quote_for(std::move(request.value), who->second, self->state.options.config);
-        if (!quoted)
-          return to_error(quoted.error());
-        return pb<v1::KudosQuote>{std::move(quoted->quote)};
+      [self](quote_atom, const std::string& api_key, pb<v1::JobRequest>& request) {
+        return on_quote(self, api_key, request.value);
       },
-      [self](submit_atom, const std::string& api_key,
-             pb<v1::JobRequest>& request) -> caf::result<pb<v1::SubmitReply>> {
-        auto& st = self->state;
-        const auto& cfg = st.options.config;
-        auto who = requester_of(self, api_key, request.value);
-        if (!who)
-          return to_error(who.error());
-        auto admission = broker::admit(std::move(request.value), who->second, cfg);
-        if (!admission)
-          return to_error(admission.error());
-        auto& req = admission->request;
-        auto& quote = admission->quote;
-        if (admission->downgraded)
-          log::info("job_downgraded")
-              .kv("user", who->first.user_id)
-              .kv("width", req.width())
-              .kv("height", req.height())
-              .kv("steps", req.steps());
-        double priority = who->first.anonymous ? cfg.ledger().anonymous_priority()
-                                               : static_cast<double>(who->second.balance_mk) / 1000.0;
-        int64_t now = st.options.now();
-        auto record = std::make_shared<v1::JobRecord>();
-        auto id = uuid::random();
-        record->set_id(id.to_bytes());
-        record->set_owner_user_id(who->first.user_id);
-        record->set_anonymous(who->first.anonymous);
-        // Everyone without a key shares the anonymous account: a key would let one stranger's submit return
-        // another's job. Idempotency needs an identity.
-        if (who->first.anonymous)
-          req.clear_idempotency_key();
-        if (!req.has_seed())
-          req.set_seed(random_seed());
-        if (req.sampler() == v1::SAMPLER_UNSPECIFIED)
-          req.set_sampler(static_cast<v1::Sampler>(models::default_sampler.wire));
-        *record->mutable_request() = std::move(req);
-        record->set_state(v1::QUEUED);
-        record->set_created_ms(now);
-        record->set_updated_ms(now);
-        record->set_sequence(++st.next_sequence);
-        record->set_base_priority(priority);
-        *record->mutable_quote() = quote;
-        for (uint32_t i = 0; i < record->request().n(); ++i) {
-          auto* slot = record->add_images();
-          slot->set_state(v1::IMAGE_PENDING);
-          const uint64_t step = std::max<uint32_t>(record->request().seed_variation(), 1);
-          slot->set_seed(record->request().seed() + i * step);
-        }
-        uint64_t expiry_s = record->request().expiry_s() != 0 ? record->request().expiry_s()
-                                                              : cfg.scheduler().default_expiry_s();
-        record->set_expires_ms(now + static_cast<int64_t>(expiry_s) * 1000);
-
-        auto rp = self->make_response_promise<pb<v1::SubmitReply>>();
-        auto earlier = std::make_shared<std::optional<uuid>>();
-        auto pending = std::make_shared<pending_submit>();
-        pending->rp = rp;
-        pending->record = record;
-        pending->downgraded = admission->downgraded;
-        admit(self, pending);
-        st.writes.submit(
-            *st.options.store, caf::actor_cast<broker_actor>(self),
-            [record, earlier](persistence::write_txn& txn) -> status {
-              const auto& key = record->request().idempotency_key();
-              if (!key.empty()) {
-                // A resubmission (say, after a lost connection) returns the job it created the first time.
-                auto found = job_table::find_by_client_key(txn, record->owner_user_id(), key);
-                if (!found)
-                  return found.error();
-                if (found->has_value()) {
-                  *earlier = *found;
-                  return status{errc::already_exists, "resubmitted"};
-                }
-                CROWDIFF_RETURN_IF_ERROR(job_table::put_client_key(txn, record->owner_user_id(), key,
-                                                                   *uuid::from_bytes(record->id())));
-              }
-              CROWDIFF_RETURN_IF_ERROR(job_table::put(txn, *record));
-              // From its acceptance on, a job with a webhook is owed its `done` (the gateway POSTs it, after
-              // a restart too, and clears this once it is delivered or given up on).
-              if (!record->request().webhook().empty())
-                CROWDIFF_RETURN_IF_ERROR(
-                    persistence::webhook_table::owe(txn, *uuid::from_bytes(record->id())));
-              auto current = persistence::read_counter(txn, persistence::meta_keys::next_job_sequence);
-              if (!current)
-                return current.error();
-              if (*current < record->sequence())
-                return persistence::write_counter(txn, persistence::meta_keys::next_job_sequence,
-                                                  record->sequence());
-              return status::ok();
-            },
-            [self, pending, earlier](const status& outcome) {
-              if (!outcome && earlier->has_value())
-                pending->duplicate_of = **earlier;
-              pending->stored = outcome;
-              settle_submit(self, pending);
-            });
-        return rp;
+      [self](submit_atom, const std::string& api_key, pb<v1::JobRequest>& request) {
+        return on_submit(self, api_key, request.value);
       },
-      [self](status_atom, const uuid& id) -> caf::result<pb<v1::JobStatus>> {
-        auto& st = self->state;
-        if (st.jobs.find(id) == st.jobs.end()) {
-          auto s = stored_status(self, id);
-          if (!s)
-            return to_error(s.error());
-          return pb<v1::JobStatus>{std::move(*s)};
-        }
-        auto rp = self->make_response_promise<pb<v1::JobStatus>>();
-        self->request(st.options.scheduler, caf::infinite, estimate_atom::value, id)
-            .then(
-                [self, rp, id](const queue_estimate& est) mutable {
-                  auto it = self->state.jobs.find(id);
-                  if (it == self->state.jobs.end()) {
-                    auto s = stored_status(self, id);
-                    if (!s)
-                      rp.deliver(to_error(s.error()));
-                    else
-                      rp.deliver(pb<v1::JobStatus>{std::move(*s)});
-                    return;
-                  }
-                  rp.deliver(pb<v1::JobStatus>{active_status(it->second, &est)});
-                },
-                [rp](const caf::error& e) mutable { rp.deliver(e); });
-        return rp;
-      },
-      [self](cancel_atom, const uuid& id) -> caf::result<pb<v1::JobStatus>> {
-        auto& st = self->state;
-        if (st.jobs.find(id) == st.jobs.end()) {
-          auto s = stored_status(self, id);
-          if (!s)
-            return to_error(s.error());
-          return pb<v1::JobStatus>{std::move(*s)};  // already finished: cancelling changes nothing
-        }
-        auto rp = self->make_response_promise<pb<v1::JobStatus>>();
-        int64_t now = st.options.now();
-        update_job(
-            self, id,
-            [now](v1::JobRecord& r, persistence::write_txn&) -> status {
-              if (broker::is_terminal(r.state()))
-                return status::ok();
-              for (auto& slot : *r.mutable_images())
-                if (slot.state() == v1::IMAGE_PENDING || slot.state() == v1::IMAGE_RUNNING)
-                  slot.set_state(v1::IMAGE_CANCELLED);
-              r.set_state(v1::CANCELLED);
-              r.set_finished_ms(now);
-              r.set_updated_ms(now);
-              return status::ok();
-            },
-            [self, rp, id](const status& s, v1::JobRecord& r) mutable {
-              if (!s) {
-                rp.deliver(to_error(s));
-                return;
-              }
-              self->send(self->state.options.scheduler, cancel_atom::value, id);
-              auto status = broker::make_status(r, {}, nullptr);
-              adopt(self, id, r);
-              rp.deliver(pb<v1::JobStatus>{std::move(status)});
-            });
-        return rp;
-      },
-      [self](fetch_atom, const uuid& id, uint32_t index) -> caf::result<pb<v1::GenerationResult>> {
-        auto txn = self->state.options.store->read();
-        if (!txn)
-          return to_error(txn.error());
-        auto r = persistence::result_table::get(**txn, id, index);
-        if (!r)
-          return to_error(r.error());
-        if (r->has_value())
-          return pb<v1::GenerationResult>{std::move(**r)};
-        auto job = job_table::get(**txn, id);
-        if (!job)
-          return to_error(job.error());
-        if (!job->has_value())
-          return make_error(errc::not_found, "no job " + id.to_string());
-        if (index >= static_cast<uint32_t>((*job)->images_size()))
-          return make_error(errc::invalid_argument,
-                            "the job has " + std::to_string((*job)->images_size()) + " images");
-        const auto& slot = (*job)->images(static_cast<int>(index));
-        if (slot.state() == v1::IMAGE_DONE)
-          return make_error(errc::not_found, "the image has expired");
-        return make_error(errc::failed_precondition, "image " + std::to_string(index) + " is not ready");
-      },
-      [self](subscribe_atom, const uuid& id, const caf::actor& listener) -> caf::result<pb<v1::JobStatus>> {
-        auto& st = self->state;
-        auto it = st.jobs.find(id);
-        if (it == st.jobs.end()) {
-          auto s = stored_status(self, id);
-          if (!s)
-            return to_error(s.error());
-          return pb<v1::JobStatus>{std::move(*s)};
-        }
-        if (listener)
-          it->second.subscribers.push_back(listener);
-        return pb<v1::JobStatus>{active_status(it->second, nullptr)};
+      [self](status_atom, const uuid& id) { return on_status(self, id); },
+      [self](cancel_atom, const uuid& id) { return on_cancel(self, id); },
+      [self](fetch_atom, const uuid& id, uint32_t index) { return on_fetch(self, id, index); },
+      [self](subscribe_atom, const uuid& id, const caf::actor& listener) {
+        return on_subscribe(self, id, listener);
       },
       [self](started_atom, const uuid& id, uint32_t index, uint64_t worker, const std::string& worker_name) {
-        auto& st = self->state;
-        auto it = st.jobs.find(id);
-        if (it == st.jobs.end() || index >= it->second.live.size())
-          return;
-        auto& e = it->second;
-        e.live[index] = {true, 0, e.record.request().steps(), worker, worker_name};
-        log::debug("image_started").kv("job", id.to_string()).kv("image", index).kv("worker", worker);
-        if (!e.started) {
-          // Running is a state of memory only: after a crash the job waits again anyway, so it is not worth a
-          // write. The store says QUEUED until an image has an outcome.
-          auto before = logical_state(e);
-          e.started = true;
-          log_state(e.record, before, logical_state(e));
-          notify(self, e, v1::JobEvent::STATE);
-        }
-        notify(self, e, v1::JobEvent::PROGRESS, index, 0, e.record.request().steps());
+        on_started(self, id, index, worker, worker_name);
       },
       [self](progress_atom, const uuid& id, uint32_t index, uint32_t step, uint32_t total) {
-        auto it = self->state.jobs.find(id);
-        if (it == self->state.jobs.end() || index >= it->second.live.size())
-          return;
-        auto& l = it->second.live[index];
-        l.running = true;
-        l.step = step;
-        l.total = total;
-        notify(self, it->second, v1::JobEvent::PROGRESS, index, step, total);
+        carry_out(self, id, self->state.book.progress(id, index, step, total));
       },
       [self](completed_atom, const uuid& id, uint32_t index, uint64_t worker, uint64_t owner,
              pb<v1::GenerationResult>& result) {
-        auto& st = self->state;
-        auto it = st.jobs.find(id);
-        if (it == st.jobs.end()) {
-          log::info("result_discarded")
-              .kv("job", id.to_string())
-              .kv("image", index)
-              .kv("reason", "job not active");
-          return;
-        }
-        auto& e = it->second;
-        if (index >= e.live.size())
-          return;
-        e.live[index] = {};
-        const auto& cfg = st.options.config;
-        int64_t now = st.options.now();
-        int64_t price = e.record.quote().price_per_image_mk();
-        int64_t value = e.record.quote().value_per_image_mk();
-        double mps = e.record.quote().megapixel_steps();
-        int64_t floor = ledger::to_mk(e.record.anonymous() ? cfg.ledger().anonymous_floor()
-                                                           : cfg.ledger().registered_floor());
-        uint64_t requester = e.record.owner_user_id();
-        bool chose_worker = e.record.request().worker_allow_size() > 0;  // pinned: see settle_image
-        auto stored = std::make_shared<v1::GenerationResult>(std::move(result.value));
-        stored->set_job_id(id.to_bytes());
-        stored->set_image_index(index);
-        stored->set_queued_ms(e.record.created_ms());
-        stored->set_expires_ms(now + static_cast<int64_t>(cfg.store().result_retention_s()) * 1000);
-        auto settled = std::make_shared<persistence::settlement>();
-        std::string cause = "img:" + id.to_string() + ":" + std::to_string(index);
-        update_job(
-            self, id,
-            [=](v1::JobRecord& r, persistence::write_txn& txn) -> status {
-              if (broker::is_terminal(r.state()))
-                return status{errc::failed_precondition, "the job has ended"};
-              auto& slot = *r.mutable_images(static_cast<int>(index));
-              if (slot.state() == v1::IMAGE_DONE || slot.state() == v1::IMAGE_FAILED ||
-                  slot.state() == v1::IMAGE_CANCELLED)
-                return status{errc::already_exists, "the image has an outcome already"};
-              auto s = persistence::ledger_book::settle_image(txn, requester, price, floor, owner, value,
-                                                              chose_worker, cause, now);
-              if (!s)
-                return s.error();
-              if (s->already_settled)
-                return status{errc::already_exists, "the image was settled before"};
-              *settled = *s;
-              slot.set_state(v1::IMAGE_DONE);
-              slot.set_worker_id(worker);
-              slot.set_charged_mk(s->charged_mk);
-              slot.set_credited_mk(s->credited_mk);
-              CROWDIFF_RETURN_IF_ERROR(persistence::result_table::put(txn, *stored));
-              if (r.state() == v1::QUEUED)
-                r.set_state(v1::RUNNING);
-              r.set_updated_ms(now);
-              resolve(r, now);
-              return status::ok();
-            },
-            [self, id, index, worker, stored, settled, settled_mps = mps](const status& s, v1::JobRecord& r) {
-              auto& state = self->state;
-              if (!s) {
-                if (s.code() == errc::already_exists || s.code() == errc::failed_precondition ||
-                    s.code() == errc::not_found) {
-                  log::info("result_discarded")
-                      .kv("job", id.to_string())
-                      .kv("image", index)
-                      .kv("reason", s.message());
-                  return;
-                }
-                // The store refused the write: the image is not lost to the requester, it runs again.
-                log::error("result_write_failed")
-                    .kv("job", id.to_string())
-                    .kv("image", index)
-                    .kv("error", s.to_string());
-                auto it2 = state.jobs.find(id);
-                if (it2 == state.jobs.end())
-                  return;
-                v1::JobRecord retry = it2->second.record;
-                for (int i = 0; i < retry.images_size(); ++i)
-                  if (static_cast<uint32_t>(i) != index)
-                    retry.mutable_images(i)->set_state(v1::IMAGE_DONE);
-                enqueue(self, retry);
-                return;
-              }
-              record_delivery(self, settled_mps);
-              // The worker's statistics are the Scheduler's to write (it owns the workers table).
-              self->send(state.options.scheduler, credit_atom::value, worker, settled_mps,
-                         settled->credited_mk);
-              log::info("image_done")
-                  .kv("job", id.to_string())
-                  .kv("image", index)
-                  .kv("worker", worker)
-                  .kv("charged_mk", settled->charged_mk)
-                  .kv("forgiven_mk", settled->forgiven_mk)
-                  .kv("credited_mk", settled->credited_mk);
-              auto it2 = state.jobs.find(id);
-              if (it2 == state.jobs.end())
-                return;
-              auto before = logical_state(it2->second);
-              it2->second.record = std::move(r);
-              notify(self, it2->second, v1::JobEvent::IMAGE, index);
-              if (!it2->second.subscribers.empty()) {
-                pb<v1::GenerationResult> image{*stored};
-                for (const auto& sub : it2->second.subscribers)
-                  caf::anon_send(sub, image_atom::value, image);
-              }
-              on_state_change(self, id, before);
-            });
+        on_completed(self, id, index, worker, owner, result.value);
       },
       [self](failed_atom, const uuid& id, uint32_t index, const caf::error& failure) {
-        auto why = to_status(failure);
-        auto code = why.code();
-        auto reason = why.message();
-        auto& st = self->state;
-        auto it = st.jobs.find(id);
-        if (it == st.jobs.end() || index >= it->second.live.size())
-          return;
-        it->second.live[index] = {};
-        int64_t now = st.options.now();
-        log::warning("image_failed")
-            .kv("job", id.to_string())
-            .kv("image", index)
-            .kv("code", to_string(code))
-            .kv("reason", reason);
-        update_job(
-            self, id,
-            [=](v1::JobRecord& r, persistence::write_txn&) -> status {
-              if (broker::is_terminal(r.state()))
-                return status{errc::failed_precondition, "the job has ended"};
-              auto& slot = *r.mutable_images(static_cast<int>(index));
-              if (slot.state() != v1::IMAGE_PENDING && slot.state() != v1::IMAGE_RUNNING)
-                return status{errc::already_exists, "the image has an outcome already"};
-              slot.set_state(v1::IMAGE_FAILED);
-              slot.set_failure_code(static_cast<uint32_t>(code));
-              slot.set_failure_reason(reason);
-              r.set_updated_ms(now);
-              resolve(r, now);
-              return status::ok();
-            },
-            [self, id](const status& s, v1::JobRecord& r) {
-              if (s)
-                adopt(self, id, r);
-            });
+        on_failed(self, id, index, failure);
       },
-      [self](requeued_atom, const uuid& id, uint32_t index) {
-        auto it = self->state.jobs.find(id);
-        if (it == self->state.jobs.end() || index >= it->second.live.size())
-          return;
-        it->second.live[index] = {};
-        ++it->second.restarted;
-        log::info("image_requeued").kv("job", id.to_string()).kv("image", index);
-        notify(self, it->second, v1::JobEvent::PROGRESS, index, 0, 0);
-      },
-      [self](stats_atom) -> image_totals {
-        auto& st = self->state;
-        image_totals t;
-        int64_t minute = st.options.now() / 60'000;
-        for (const auto& b : st.delivered) {
-          int64_t age = minute - b.minute;
-          if (age < 1) {
-            t.minute_images += b.images;
-            t.minute_ps += b.pixel_steps;
-          }
-          if (age < 60) {
-            t.hour_images += b.images;
-            t.hour_ps += b.pixel_steps;
-          }
-          if (age < 1440) {
-            t.day_images += b.images;
-            t.day_ps += b.pixel_steps;
-          }
-          t.month_images += b.images;
-          t.month_ps += b.pixel_steps;
-        }
-        t.total_images = st.total_images;
-        t.total_ps = st.total_pixel_steps;
-        return t;
-      },
-      [self](catalog_atom, const std::vector<std::string>& models) {
-        // The scheduler's list is whole: the configured models plus what live workers serve now.
-        auto& st = self->state;
-        st.catalog = {st.options.config.models().begin(), st.options.config.models().end()};
-        st.catalog.insert(models.begin(), models.end());
-      },
+      [self](requeued_atom, const uuid& id, uint32_t index) { on_requeued(self, id, index); },
+      [self](stats_atom) { return self->state.delivered.totals(self->state.options.now()); },
+      [self](catalog_atom, const std::vector<std::string>& models) { on_catalog(self, models); },
       [self](owed_atom, const uuid& job, bool owed) { record_owed(self, job, owed); },
       [self](committed_atom, uint64_t id, const caf::error& outcome) {
         self->state.writes.resume(id, outcome);
       },
-      [self](tick_atom) {
-        auto& st = self->state;
-        int64_t now = st.options.now();
-        int64_t retention_ms = static_cast<int64_t>(st.options.config.store().result_retention_s()) * 1000;
-        // A finished job that cannot be decoded is moved aside in the sweep's transaction, so it neither
-        // fails every sweep nor outlives retention.
-        auto bad = std::make_shared<std::vector<persistence::bad_record>>();
-        auto bad_ids = std::make_shared<std::vector<std::optional<uint64_t>>>();
-        st.writes.submit(
-            *st.options.store, caf::actor_cast<broker_actor>(self),
-            [now, retention_ms, bad, bad_ids](persistence::write_txn& txn) -> status {
-              bad->clear();  // an operation may run more than once
-              bad_ids->clear();
-              auto dropped = persistence::result_table::erase_expired(txn, now, 1000);
-              if (!dropped)
-                return dropped.error();
-              std::vector<v1::JobRecord> old;
-              CROWDIFF_RETURN_IF_ERROR(job_table::scan_finished_before(
-                  txn, now - retention_ms,
-                  [&](v1::JobRecord& r) {
-                    old.push_back(r);
-                    return old.size() < 1000;
-                  },
-                  persistence::collect_into(*bad)));
-              auto moved = persistence::quarantine_table::move_aside(txn, *bad, now);
-              if (!moved)
-                return moved.error();
-              *bad_ids = std::move(*moved);
-              for (const auto& r : old) {
-                auto id = uuid::from_bytes(r.id());
-                for (int i = 0; i < r.images_size(); ++i)
-                  CROWDIFF_RETURN_IF_ERROR(
-                      persistence::result_table::erase(txn, *id, static_cast<uint32_t>(i)));
-                CROWDIFF_RETURN_IF_ERROR(job_table::erase(txn, *id));
-              }
-              return status::ok();
-            },
-            [bad, bad_ids](const status& s) {
-              if (!s)
-                log::error("retention_sweep_failed").kv("error", s.to_string());
-              persistence::log_moved_aside("retention", *bad, *bad_ids, s);
-            });
-        self->delayed_send(self, st.options.sweep_interval, tick_atom::value);
-      },
+      [self](tick_atom) { on_sweep(self); },
   };
 }
 

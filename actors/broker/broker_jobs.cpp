@@ -1,4 +1,4 @@
-// The broker's jobs: logical states, store updates, notifications, recovery.
+// The broker's jobs in the store, the job book's effects carried out, recovery.
 #include <caf/all.hpp>
 #include <sodium.h>
 
@@ -24,61 +24,15 @@ std::string state_name(v1::JobState s) {
   return name;
 }
 
-// The state a requester sees: QUEUED becomes RUNNING once a worker has started on the job.
-v1::JobState logical_state(const job_entry& e) {
-  auto stored = e.record.state();
-  return stored == v1::QUEUED && e.started ? v1::RUNNING : stored;
-}
-
-// A status for an active job, in its logical state.
-v1::JobStatus active_status(const job_entry& e, const queue_estimate* estimate) {
-  auto s = broker::make_status(e.record, e.live, estimate);
-  if (s.state() == v1::QUEUED && e.started)
-    s.set_state(v1::RUNNING);
-  s.set_images_restarted(e.restarted);
-  return s;
-}
-
-void log_state(const v1::JobRecord& record, v1::JobState from, v1::JobState to) {
+void log_state(const broker::state_change& change) {
   auto line = log::info("job_state");
-  line.kv("job", uuid::from_bytes(record.id())->to_string())
-      .kv("user", record.owner_user_id())
-      .kv("from", state_name(from))
-      .kv("to", state_name(to))
-      .kv("images", record.images_size());
-  if (to == v1::FAILED)
-    line.kv("reason", record.failure_reason());
-}
-
-// When every image has an outcome, the job has one too.
-void resolve(v1::JobRecord& r, int64_t now) {
-  bool any_failed = false;
-  bool any_cancelled = false;
-  for (const auto& slot : r.images()) {
-    switch (slot.state()) {
-      case v1::IMAGE_DONE:
-        break;
-      case v1::IMAGE_FAILED:
-        any_failed = true;
-        break;
-      case v1::IMAGE_CANCELLED:
-        any_cancelled = true;
-        break;
-      default:
-        return;
-    }
-  }
-  r.set_state(any_failed ? v1::FAILED : any_cancelled ? v1::CANCELLED : v1::DONE);
-  r.set_finished_ms(now);
-  if (any_failed && r.failure_reason().empty()) {
-    for (const auto& slot : r.images()) {
-      if (slot.state() == v1::IMAGE_FAILED) {
-        r.set_failure_code(slot.failure_code());
-        r.set_failure_reason(slot.failure_reason());
-        break;
-      }
-    }
-  }
+  line.kv("job", change.job.to_string())
+      .kv("user", change.user)
+      .kv("from", state_name(change.from))
+      .kv("to", state_name(change.to))
+      .kv("images", change.images);
+  if (change.to == v1::FAILED)
+    line.kv("reason", change.reason);
 }
 
 // Read-modify-write of a stored job through the group-commit queue; `then` runs in the actor with the record
@@ -104,57 +58,28 @@ void update_job(self_ptr self, const uuid& id, mutation m,
       [then = std::move(then), out](const status& s) { then(s, *out); });
 }
 
-void notify(self_ptr self, job_entry& e, v1::JobEvent::Kind kind, uint32_t index, uint32_t step,
-            uint32_t total) {
-  if (e.subscribers.empty())
-    return;
-  v1::JobEvent ev;
-  ev.set_kind(kind);
-  *ev.mutable_status() = active_status(e, nullptr);
-  ev.set_image_index(index);
-  ev.set_step(step);
-  ev.set_total_steps(total);
-  pb<v1::JobEvent> event{std::move(ev)};
-  // Subscribers are clients of any kind (dynamically typed), so they are sent to anonymously.
-  for (const auto& s : e.subscribers)
-    caf::anon_send(s, event_atom::value, event);
-  (void)self;
-}
-
-// The job reached its end: tell everyone and forget it (the store keeps it).
-void finish(self_ptr self, const uuid& id) {
+void carry_out(self_ptr self, const uuid& id, broker::book_effects effects,
+               const pb<v1::GenerationResult>* image) {
   auto& st = self->state;
-  auto it = st.jobs.find(id);
-  if (it == st.jobs.end())
-    return;
-  notify(self, it->second, v1::JobEvent::STATE);
-  forget_owner(st, it->second.record.owner_user_id(), id);
-  st.jobs.erase(it);
+  // The log line first: whoever hears of a change may look for it.
+  if (effects.changed)
+    log_state(*effects.changed);
+  if (auto it = st.subscribers.find(id); it != st.subscribers.end()) {
+    for (auto& n : effects.notices) {
+      pb<v1::JobEvent> event{std::move(n.event)};
+      for (const auto& sub : it->second)
+        caf::anon_send(sub, event_atom::value, event);
+      if (n.with_image && image != nullptr)
+        for (const auto& sub : it->second)
+          caf::anon_send(sub, image_atom::value, *image);
+    }
+  }
+  if (effects.ended)
+    st.subscribers.erase(id);
 }
 
-// Logs a state change of an active job, and finishes it when the state is final.
-void on_state_change(self_ptr self, const uuid& id, v1::JobState before) {
-  auto it = self->state.jobs.find(id);
-  if (it == self->state.jobs.end())
-    return;
-  auto after = logical_state(it->second);
-  if (before == after)
-    return;
-  log_state(it->second.record, before, after);
-  if (broker::is_terminal(after))
-    finish(self, id);
-  else
-    notify(self, it->second, v1::JobEvent::STATE);
-}
-
-// Applies a committed record to the entry.
 void adopt(self_ptr self, const uuid& id, v1::JobRecord& record) {
-  auto it = self->state.jobs.find(id);
-  if (it == self->state.jobs.end())
-    return;
-  auto before = logical_state(it->second);
-  it->second.record = std::move(record);
-  on_state_change(self, id, before);
+  carry_out(self, id, self->state.book.adopt(id, std::move(record)));
 }
 
 result<v1::JobStatus> stored_status(self_ptr self, const uuid& id) {
@@ -223,8 +148,7 @@ void recover(self_ptr self) {
   auto ws = persistence::worker_table::scan(
       **txn,
       [&](v1::WorkerRecord& w) {
-        st.total_images += w.images_done();
-        st.total_pixel_steps += w.megapixel_steps_done() * 1e6;
+        st.delivered.add_lifetime(w.images_done(), w.megapixel_steps_done() * 1e6);
         return true;
       },
       persistence::collect_into(bad));
@@ -238,14 +162,7 @@ void recover(self_ptr self) {
           auto id = uuid::from_bytes(r.id());
           if (!id)
             return true;
-          job_entry e;
-          e.record = r;
-          e.live.resize(static_cast<size_t>(r.images_size()));
-          e.started = r.state() == v1::RUNNING;
-          for (const auto& slot : r.images())
-            e.started |= slot.state() == v1::IMAGE_DONE || slot.state() == v1::IMAGE_FAILED;
-          st.jobs_by_user[r.owner_user_id()].insert(*id);
-          st.jobs.emplace(*id, std::move(e));
+          st.book.restore(*id, std::move(r));
           ++recovered;
           return true;
         },
@@ -255,47 +172,13 @@ void recover(self_ptr self) {
   }
   txn = status{errc::cancelled, "released"};
   // Everything acknowledged before a crash waits again, in its original order and priority.
-  for (const auto& [id, e] : st.jobs)
-    enqueue(self, e.record);
+  for (const auto& [id, job] : st.book.jobs())
+    enqueue(self, job.record);
   log::info("broker_recovered")
       .kv("jobs", recovered)
       .kv("models", st.catalog.size())
       .kv("quarantined", bad.size());
   quarantine(self, "recovery", std::move(bad));
-}
-
-// Counts a delivered image in the per-minute statistics.
-void forget_owner(broker_state& st, uint64_t owner, const uuid& id) {
-  auto it = st.jobs_by_user.find(owner);
-  if (it == st.jobs_by_user.end())
-    return;
-  it->second.erase(id);
-  if (it->second.empty())
-    st.jobs_by_user.erase(it);
-}
-
-broker::requester_load load_of(const broker_state& st, uint64_t user) {
-  broker::requester_load load;
-  auto it = st.jobs_by_user.find(user);
-  if (it == st.jobs_by_user.end())
-    return load;
-  for (const auto& id : it->second)
-    if (auto job = st.jobs.find(id); job != st.jobs.end())
-      broker::add_job(load, job->second.record);
-  return load;
-}
-
-void record_delivery(self_ptr self, double megapixel_steps) {
-  auto& st = self->state;
-  int64_t minute = st.options.now() / 60'000;
-  if (st.delivered.empty() || st.delivered.back().minute != minute)
-    st.delivered.push_back({minute, 0, 0});
-  st.delivered.back().images += 1;
-  st.delivered.back().pixel_steps += megapixel_steps * 1e6;
-  st.total_images += 1;
-  st.total_pixel_steps += megapixel_steps * 1e6;
-  while (!st.delivered.empty() && st.delivered.front().minute < minute - 31 * 1440)
-    st.delivered.pop_front();
 }
 
 }  // namespace crowdiff::broker_detail

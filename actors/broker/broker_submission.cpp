@@ -71,9 +71,7 @@ void settle_submit(self_ptr self, const std::shared_ptr<pending_submit>& p) {
   // Not stored: take the job back out before anything is charged for it.
   auto id = *uuid::from_bytes(p->record->id());
   self->send(self->state.options.scheduler, cancel_atom::value, id);
-  auto& st = self->state;
-  if (st.jobs.erase(id) > 0)
-    forget_owner(st, p->record->owner_user_id(), id);
+  self->state.book.remove(id);
   if (p->duplicate_of) {
     log::info("job_resubmitted").kv("job", p->duplicate_of->to_string());
     reply_with_existing(self, p->rp, *p->duplicate_of);
@@ -88,11 +86,7 @@ void admit(self_ptr self, const std::shared_ptr<pending_submit>& p) {
   auto& st = self->state;
   const auto& record = *p->record;
   auto id = *uuid::from_bytes(record.id());
-  job_entry e;
-  e.record = record;
-  e.live.resize(static_cast<size_t>(record.images_size()));
-  st.jobs.emplace(id, std::move(e));
-  st.jobs_by_user[record.owner_user_id()].insert(id);
+  st.book.add(record);
   log::info("job_state")
       .kv("job", id.to_string())
       .kv("user", record.owner_user_id())

@@ -19,28 +19,20 @@
 namespace crowdiff::broker_detail {
 
 using self_ptr = broker_actor::stateful_pointer<broker_state>;
-using job_entry = broker_state::job_entry;
 using mutation = std::function<status(v1::JobRecord& record, persistence::write_txn& txn)>;
 
-// broker_jobs.cpp: a job's state in memory and in the store.
+// broker_jobs.cpp: a job's record in the store, the book's effects carried out, recovery.
 std::string state_name(v1::JobState s);
-/// QUEUED becomes RUNNING once a worker has started on the job.
-v1::JobState logical_state(const job_entry& e);
-/// A status for an active job, in its logical state.
-v1::JobStatus active_status(const job_entry& e, const queue_estimate* estimate);
-void log_state(const v1::JobRecord& record, v1::JobState from, v1::JobState to);
-/// When every image has an outcome, the job has one too.
-void resolve(v1::JobRecord& r, int64_t now);
+/// One log line per state change of a job.
+void log_state(const broker::state_change& change);
 /// Read-modify-write of a stored job through the group-commit queue; `then` runs in the actor.
 void update_job(self_ptr self, const uuid& id, mutation m,
                 std::function<void(const status&, v1::JobRecord&)> then);
-void notify(self_ptr self, job_entry& e, v1::JobEvent::Kind kind, uint32_t index = 0, uint32_t step = 0,
-            uint32_t total = 0);
-/// The job reached its end: tell everyone and forget it (the store keeps it).
-void finish(self_ptr self, const uuid& id);
-/// Logs a state change of an active job, and finishes it when the state is final.
-void on_state_change(self_ptr self, const uuid& id, v1::JobState before);
-/// Applies a committed record to the entry.
+/// Carries out what the book decided for job `id`: the log line, its notices to the job's subscribers
+/// (`image` after the notice that asks for it), and forgetting the subscribers of a job that ended.
+void carry_out(self_ptr self, const uuid& id, broker::book_effects effects,
+               const pb<v1::GenerationResult>* image = nullptr);
+/// Hands a committed record to the book and carries out the effects.
 void adopt(self_ptr self, const uuid& id, v1::JobRecord& record);
 result<v1::JobStatus> stored_status(self_ptr self, const uuid& id);
 void enqueue(self_ptr self, const v1::JobRecord& record);
@@ -50,12 +42,6 @@ uint64_t random_seed();
 void recover(self_ptr self);
 /// Moves `bad` aside (persistence/quarantine_table) through the group-commit queue and logs each record.
 void quarantine(self_ptr self, std::string_view scan, std::vector<persistence::bad_record> bad);
-/// The job no longer counts among its owner's unfinished ones.
-void forget_owner(broker_state& st, uint64_t owner, const uuid& id);
-/// What a user has in flight, for admission.
-broker::requester_load load_of(const broker_state& st, uint64_t user);
-/// Counts a delivered image in the per-minute statistics.
-void record_delivery(self_ptr self, double megapixel_steps);
 
 // broker_submission.cpp: accepting a job.
 /// A submission in flight (see broker_submission.cpp).
