@@ -11,14 +11,21 @@ namespace crowdiff {
 namespace {
 
 using self_ptr = worker_impl_actor::stateful_pointer<worker_state>;
-using phase = worker_state::phase;
+using behavior = worker_impl_actor::behavior_type;
 
-void start_next(self_ptr self);
+// The lifecycle, one behaviour each:
+// - joining: no endpoint yet, or not yet joined. Tasks pushed meanwhile wait; a result finished meanwhile is
+//   kept and delivered after the join; progress and faults are dropped (the core requeued what it had pushed
+//   to the lost session).
+// - serving: joined. Tasks run one after another; results, faults and progress go to the endpoint.
+// - draining: finishing the running task, refusing new ones, then leaving and quitting.
+behavior joining(self_ptr self);
+behavior serving(self_ptr self);
+behavior draining(self_ptr self);
 void connect(self_ptr self);
 
 void start(self_ptr self, v1::TaskSpec spec) {
   auto& st = self->state;
-  st.current = phase::generating;
   st.running_assignment = spec.assignment_id();
   st.cancel_flag = std::make_shared<std::atomic<bool>>(false);
   auto me = caf::actor_cast<worker_impl_actor>(self);
@@ -26,7 +33,7 @@ void start(self_ptr self, v1::TaskSpec spec) {
   auto flag = st.cancel_flag;
   auto now = st.options.now;
   std::string name = st.options.name;
-  st.thread->post([me, gen, flag, now, name, spec = std::move(spec)] {
+  st.runner->post([me, gen, flag, now, name, spec = std::move(spec)] {
     uint64_t assignment = spec.assignment_id();
     int64_t started = now();
     auto image = gen->generate(
@@ -68,25 +75,81 @@ void leave_and_quit(self_ptr self) {
 
 // The generation thread finished (or gave up on) the running task.
 void finished(self_ptr self) {
-  auto& st = self->state;
-  st.running_assignment = 0;
-  st.cancel_flag.reset();
-  if (st.current == phase::draining) {
-    leave_and_quit(self);
-    return;
-  }
-  if (st.current == phase::generating)
-    st.current = phase::idle;
-  start_next(self);
+  self->state.running_assignment = 0;
+  self->state.cancel_flag.reset();
 }
 
+// Serving: the next waiting task starts when none runs.
 void start_next(self_ptr self) {
   auto& st = self->state;
-  if (st.current != phase::idle || st.waiting.empty())
+  if (st.running_assignment != 0 || st.waiting.empty())
     return;
   auto spec = std::move(st.waiting.front());
   st.waiting.pop_front();
   start(self, std::move(spec));
+}
+
+bool cancelled(const worker_state& st) {
+  return st.cancel_flag && st.cancel_flag->load();
+}
+
+// Whether `assignment` is the running task; anything else is a stale report.
+bool running(const worker_state& st, uint64_t assignment) {
+  return assignment != 0 && assignment == st.running_assignment;
+}
+
+void stop_task(self_ptr self, uint64_t assignment) {
+  auto& st = self->state;
+  if (running(st, assignment) && st.cancel_flag) {
+    st.cancel_flag->store(true);
+    log::debug("task_cancel").kv("worker", st.worker_id).kv("assignment", assignment);
+    return;
+  }
+  std::erase_if(st.waiting, [&](const v1::TaskSpec& t) { return t.assignment_id() == assignment; });
+}
+
+void refuse(self_ptr self, uint64_t assignment) {
+  auto& st = self->state;
+  if (st.endpoint)
+    self->send(st.endpoint, fault_atom::value, st.worker_id, assignment,
+               make_error(errc::unavailable, "the worker is draining"));
+}
+
+// Sends a finished image to the endpoint (joined), unless its task was cancelled.
+void deliver(self_ptr self, uint64_t assignment, pb<v1::GenerationResult>& result) {
+  auto& st = self->state;
+  if (!cancelled(st) && st.endpoint)
+    self->send(st.endpoint, result_atom::value, st.worker_id, assignment, std::move(result));
+}
+
+// Reports a generation fault to the endpoint (joined), unless the task was cancelled.
+void report_fault(self_ptr self, uint64_t assignment, const caf::error& fault) {
+  auto& st = self->state;
+  auto why = to_status(fault);
+  if (cancelled(st) || why.code() == errc::cancelled || !st.endpoint)
+    return;
+  log::warning("generation_fault").kv("worker", st.worker_id).kv("error", why.to_string());
+  self->send(st.endpoint, fault_atom::value, st.worker_id, assignment, fault);
+}
+
+void report_progress(self_ptr self, uint64_t assignment, uint32_t step, uint32_t total) {
+  auto& st = self->state;
+  if (running(st, assignment) && !cancelled(st) && st.endpoint)
+    self->send(st.endpoint, progress_atom::value, st.worker_id, assignment, step, total);
+}
+
+// Drain: tasks waiting here go back to the core, the running one finishes, then the worker leaves.
+void drain(self_ptr self) {
+  auto& st = self->state;
+  for (const auto& t : st.waiting)
+    refuse(self, t.assignment_id());
+  st.waiting.clear();
+  st.draining = true;
+  if (st.running_assignment == 0) {
+    leave_and_quit(self);
+    return;
+  }
+  self->become(draining(self));
 }
 
 void join(self_ptr self) {
@@ -98,13 +161,14 @@ void join(self_ptr self) {
           [self](uint64_t id) {
             auto& s = self->state;
             s.worker_id = id;
-            if (s.current == phase::joining)
-              s.current = s.running_assignment != 0 ? phase::generating : phase::idle;
             log::info("worker_joined").kv("worker", id).kv("name", s.options.name);
             for (auto& [assignment, result] : s.undelivered)
               self->send(s.endpoint, result_atom::value, id, assignment,
                          pb<v1::GenerationResult>{std::move(result)});
             s.undelivered.clear();
+            if (s.draining)
+              return;  // joined only to deliver and leave (see draining)
+            self->become(serving(self));
             start_next(self);
           },
           [self](const caf::error& e) {
@@ -140,6 +204,83 @@ void connect(self_ptr self) {
           });
 }
 
+behavior joining(self_ptr self) {
+  return {
+      [self](run_atom, pb<v1::TaskSpec>& spec) { self->state.waiting.push_back(std::move(spec.value)); },
+      [self](cancel_atom, uint64_t assignment) { stop_task(self, assignment); },
+      [self](drain_atom) { drain(self); },
+      [self](generated_atom, uint64_t assignment, pb<v1::GenerationResult>& result) {
+        auto& st = self->state;
+        if (!running(st, assignment))
+          return;
+        if (!cancelled(st))
+          st.undelivered.emplace_back(assignment, std::move(result.value));
+        finished(self);
+      },
+      [self](fault_atom, uint64_t assignment, const caf::error&) {
+        if (running(self->state, assignment))
+          finished(self);
+      },
+      [](progress_atom, uint64_t, uint32_t, uint32_t) {},
+      [](tick_atom) {},
+  };
+}
+
+behavior serving(self_ptr self) {
+  return {
+      [self](run_atom, pb<v1::TaskSpec>& spec) {
+        self->state.waiting.push_back(std::move(spec.value));
+        start_next(self);
+      },
+      [self](cancel_atom, uint64_t assignment) { stop_task(self, assignment); },
+      [self](drain_atom) { drain(self); },
+      [self](generated_atom, uint64_t assignment, pb<v1::GenerationResult>& result) {
+        if (!running(self->state, assignment))
+          return;
+        deliver(self, assignment, result);
+        finished(self);
+        start_next(self);
+      },
+      [self](fault_atom, uint64_t assignment, const caf::error& fault) {
+        if (!running(self->state, assignment))
+          return;
+        report_fault(self, assignment, fault);
+        finished(self);
+        start_next(self);
+      },
+      [self](progress_atom, uint64_t assignment, uint32_t step, uint32_t total) {
+        report_progress(self, assignment, step, total);
+      },
+      [](tick_atom) {},
+  };
+}
+
+behavior draining(self_ptr self) {
+  return {
+      [self](run_atom, pb<v1::TaskSpec>& spec) { refuse(self, spec.value.assignment_id()); },
+      [self](cancel_atom, uint64_t assignment) { stop_task(self, assignment); },
+      [](drain_atom) {},
+      [self](generated_atom, uint64_t assignment, pb<v1::GenerationResult>& result) {
+        if (!running(self->state, assignment))
+          return;
+        deliver(self, assignment, result);
+        finished(self);
+        leave_and_quit(self);
+      },
+      [self](fault_atom, uint64_t assignment, const caf::error& fault) {
+        if (!running(self->state, assignment))
+          return;
+        report_fault(self, assignment, fault);
+        finished(self);
+        leave_and_quit(self);
+      },
+      [self](progress_atom, uint64_t assignment, uint32_t step, uint32_t total) {
+        report_progress(self, assignment, step, total);
+      },
+      [](tick_atom) {},
+  };
+}
+
 }  // namespace
 
 v1::WorkerRegistration make_registration(const worker_options& options) {
@@ -167,89 +308,25 @@ uplink_actor::behavior_type local_uplink_fn(scheduler_actor scheduler) {
 
 worker_impl_actor::behavior_type worker_fn(self_ptr self, worker_options options) {
   self->state.options = std::move(options);
+  self->state.runner = self->state.options.runner ? self->state.options.runner
+                                                  : std::make_shared<generation_thread>();
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (!st.endpoint || msg.source != st.endpoint.address())
       return;
     log::warning("worker_endpoint_lost").kv("worker", st.worker_id).kv("reason", to_string(msg.reason));
     st.endpoint = nullptr;
-    if (st.current == phase::draining) {
+    if (st.draining) {
       self->quit();
       return;
     }
     // Tasks waiting here were requeued by the core when the session ended.
     st.waiting.clear();
-    st.current = phase::joining;
+    self->become(joining(self));
     connect(self);
   });
   connect(self);
-  return {
-      [self](run_atom, pb<v1::TaskSpec>& spec) {
-        auto& st = self->state;
-        if (st.current == phase::draining) {
-          if (st.endpoint)
-            self->send(st.endpoint, fault_atom::value, st.worker_id, spec.value.assignment_id(),
-                       make_error(errc::unavailable, "the worker is draining"));
-          return;
-        }
-        st.waiting.push_back(std::move(spec.value));
-        start_next(self);
-      },
-      [self](cancel_atom, uint64_t assignment) {
-        auto& st = self->state;
-        if (assignment == st.running_assignment && st.cancel_flag) {
-          st.cancel_flag->store(true);
-          log::debug("task_cancel").kv("worker", st.worker_id).kv("assignment", assignment);
-          return;
-        }
-        std::erase_if(st.waiting, [&](const v1::TaskSpec& t) { return t.assignment_id() == assignment; });
-      },
-      [self](drain_atom) {
-        auto& st = self->state;
-        if (st.endpoint)
-          for (const auto& t : st.waiting)
-            self->send(st.endpoint, fault_atom::value, st.worker_id, t.assignment_id(),
-                       make_error(errc::unavailable, "the worker is draining"));
-        st.waiting.clear();
-        bool busy = st.running_assignment != 0;
-        st.current = phase::draining;
-        if (!busy)
-          leave_and_quit(self);
-      },
-      [self](generated_atom, uint64_t assignment, pb<v1::GenerationResult>& result) {
-        auto& st = self->state;
-        if (assignment != st.running_assignment)
-          return;
-        bool cancelled = st.cancel_flag && st.cancel_flag->load();
-        if (!cancelled) {
-          if (st.endpoint && st.current != phase::joining)
-            self->send(st.endpoint, result_atom::value, st.worker_id, assignment, std::move(result));
-          else
-            st.undelivered.emplace_back(assignment, std::move(result.value));
-        }
-        finished(self);
-      },
-      [self](fault_atom, uint64_t assignment, const caf::error& fault) {
-        auto& st = self->state;
-        if (assignment != st.running_assignment)
-          return;
-        auto why = to_status(fault);
-        bool cancelled = (st.cancel_flag && st.cancel_flag->load()) || why.code() == errc::cancelled;
-        if (!cancelled && st.endpoint) {
-          log::warning("generation_fault").kv("worker", st.worker_id).kv("error", why.to_string());
-          self->send(st.endpoint, fault_atom::value, st.worker_id, assignment, fault);
-        }
-        finished(self);
-      },
-      [self](progress_atom, uint64_t assignment, uint32_t step, uint32_t total) {
-        auto& st = self->state;
-        if (assignment != st.running_assignment || (st.cancel_flag && st.cancel_flag->load()) ||
-            !st.endpoint || st.current == phase::joining)
-          return;
-        self->send(st.endpoint, progress_atom::value, st.worker_id, assignment, step, total);
-      },
-      [](tick_atom) {},
-  };
+  return joining(self);
 }
 
 }  // namespace crowdiff

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/worker/generation_thread.hpp"
 #include "actors/worker/generator.hpp"
 #include "common/clock.hpp"
 #include "common/version.hpp"
@@ -25,13 +26,15 @@ struct worker_options {
   uint32_t slots = 2;
   std::string version = "crowdiff-worker:" + std::string(crowdiff::version());
   clock_fn now = wall_ms;
+  /// Where generations run; null: a generation_thread of the worker's own.
+  std::shared_ptr<generation_runner> runner;
 };
 
 /// A Worker: joins its endpoint (the scheduler, or a session on a remote core) with its capabilities and
 /// speed, receives pushed tasks, runs them one at a time on its generation thread, streams progress, returns
 /// the image or a fault with its reason, and stops a cancelled task promptly. When its endpoint goes away it
 /// asks its uplink for a new one and joins again under the same name (the core knows it as the same worker);
-/// a result finished meanwhile is delivered after the rejoin. Phases: joining, idle, generating, draining.
+/// a result finished meanwhile is delivered after the rejoin. Behaviours: joining, serving, draining.
 worker_impl_actor::behavior_type worker_fn(worker_impl_actor::stateful_pointer<worker_state> self,
                                            worker_options options);
 

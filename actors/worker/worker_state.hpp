@@ -12,20 +12,19 @@
 
 namespace crowdiff {
 
+/// A Worker's state. Its lifecycle is three behaviours (worker_actor.cpp): joining, serving and draining;
+/// whether it is generating is `running_assignment != 0` in any of them.
 struct worker_state {
-  enum class phase : uint8_t { joining, idle, generating, draining };
-
   worker_options options;
-  phase current = phase::joining;
-  worker_endpoint_actor endpoint;  // null while (re)joining
-  bool idle_before_join = true;    // whether to become idle or keep generating after the join
+  worker_endpoint_actor endpoint;  // null until the uplink gives one (and after it is lost)
+  bool draining = false;           // for continuations that outlive a behaviour (a join reply)
   std::vector<std::pair<uint64_t, v1::GenerationResult>> undelivered;  // finished while disconnected
   uint64_t worker_id = 0;
   uint64_t running_assignment = 0;
   std::shared_ptr<std::atomic<bool>> cancel_flag;
   std::deque<v1::TaskSpec> waiting;  // pushed while a cancelled task was still winding down
-  // Last member: destroyed first, so the thread is joined before anything it uses goes away.
-  std::unique_ptr<generation_thread> thread = std::make_unique<generation_thread>();
+  // Last member: destroyed first, so a thread of the worker's own is joined before anything it uses goes away.
+  std::shared_ptr<generation_runner> runner;
 
   ~worker_state() {
     if (cancel_flag)
