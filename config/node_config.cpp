@@ -1,5 +1,7 @@
 #include "config/node_config.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -8,6 +10,7 @@
 #include <google/protobuf/text_format.h>
 
 #include "common/log.hpp"
+#include "config/detail/defaults_text.hpp"
 
 namespace crowdiff::config {
 namespace {
@@ -41,148 +44,74 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
+// Gives every singular field of `config` that is unset (zero or empty: proto3 has no presence for scalars)
+// the value `table` sets, recursing into messages.
+void fill_unset(gp::Message& config, const gp::Message& table) {
+  const auto* reflection = table.GetReflection();
+  const auto* target = config.GetReflection();
+  std::vector<const gp::FieldDescriptor*> fields;
+  reflection->ListFields(table, &fields);
+  for (const auto* f : fields) {
+    if (f->is_repeated())
+      continue;  // lists have no default: empty is a choice
+    if (f->cpp_type() == gp::FieldDescriptor::CPPTYPE_MESSAGE) {
+      fill_unset(*target->MutableMessage(&config, f), reflection->GetMessage(table, f));
+      continue;
+    }
+    if (target->HasField(config, f))
+      continue;
+    switch (f->cpp_type()) {
+      case gp::FieldDescriptor::CPPTYPE_INT32:
+        target->SetInt32(&config, f, reflection->GetInt32(table, f));
+        break;
+      case gp::FieldDescriptor::CPPTYPE_INT64:
+        target->SetInt64(&config, f, reflection->GetInt64(table, f));
+        break;
+      case gp::FieldDescriptor::CPPTYPE_UINT32:
+        target->SetUInt32(&config, f, reflection->GetUInt32(table, f));
+        break;
+      case gp::FieldDescriptor::CPPTYPE_UINT64:
+        target->SetUInt64(&config, f, reflection->GetUInt64(table, f));
+        break;
+      case gp::FieldDescriptor::CPPTYPE_DOUBLE:
+        target->SetDouble(&config, f, reflection->GetDouble(table, f));
+        break;
+      case gp::FieldDescriptor::CPPTYPE_FLOAT:
+        target->SetFloat(&config, f, reflection->GetFloat(table, f));
+        break;
+      case gp::FieldDescriptor::CPPTYPE_BOOL:
+        target->SetBool(&config, f, reflection->GetBool(table, f));
+        break;
+      case gp::FieldDescriptor::CPPTYPE_ENUM:
+        target->SetEnumValue(&config, f, reflection->GetEnumValue(table, f));
+        break;
+      case gp::FieldDescriptor::CPPTYPE_STRING:
+        target->SetString(&config, f, reflection->GetString(table, f));
+        break;
+      case gp::FieldDescriptor::CPPTYPE_MESSAGE:
+        break;
+    }
+  }
+}
+
 }  // namespace
 
+const v1::NodeConfig& defaults() {
+  // Compiled in from config/defaults.textproto; the config tests parse it, so a broken table never ships.
+  static const v1::NodeConfig table = [] {
+    auto parsed = parse_text(std::string(detail::defaults_text()));
+    if (!parsed) {
+      std::fprintf(stderr, "crowdiff: the compiled-in defaults table does not parse: %s\n",
+                   parsed.error().to_string().c_str());
+      std::abort();
+    }
+    return std::move(*parsed);
+  }();
+  return table;
+}
+
 v1::NodeConfig with_defaults(v1::NodeConfig c) {
-  if (c.log_level().empty())
-    c.set_log_level("info");
-  auto* s = c.mutable_store();
-  if (s->directory().empty())
-    s->set_directory("./var");
-  if (s->initial_map_mb() == 0)
-    s->set_initial_map_mb(64);
-  if (s->max_batch() == 0)
-    s->set_max_batch(1024);
-  if (s->result_retention_s() == 0)
-    s->set_result_retention_s(86'400);
-  auto* l = c.mutable_ledger();
-  if (l->kudos_per_megapixel_step() == 0)
-    l->set_kudos_per_megapixel_step(0.8);
-  if (l->fee_per_image() == 0)
-    l->set_fee_per_image(1.0);
-  if (l->uptime_kudos_per_10_min() == 0)
-    l->set_uptime_kudos_per_10_min(50);
-  if (l->uptime_work_window_s() == 0)
-    l->set_uptime_work_window_s(3600);
-  if (l->uptime_max_workers_per_owner() == 0)
-    l->set_uptime_max_workers_per_owner(4);
-  if (l->anonymous_floor() == 0)
-    l->set_anonymous_floor(-50);
-  if (l->anonymous_priority() == 0)
-    l->set_anonymous_priority(-1000);
-  auto* sc = c.mutable_scheduler();
-  if (sc->ageing_per_10_s() == 0)
-    sc->set_ageing_per_10_s(50);
-  if (sc->max_attempts() == 0)
-    sc->set_max_attempts(4);
-  if (sc->backup_after_factor() == 0)
-    sc->set_backup_after_factor(2.0);
-  if (sc->backup_min_ms() == 0)
-    sc->set_backup_min_ms(10'000);
-  if (sc->default_expiry_s() == 0)
-    sc->set_default_expiry_s(1200);
-  if (sc->default_model_load_ms() == 0)
-    sc->set_default_model_load_ms(10'000);
-  if (sc->unservable_timeout_s() == 0)
-    sc->set_unservable_timeout_s(300);
-  auto* net = c.mutable_network();
-  if (net->port() == 0)
-    net->set_port(7841);
-  if (net->heartbeat_ms() == 0)
-    net->set_heartbeat_ms(1000);
-  if (net->connection_timeout_ms() == 0)
-    net->set_connection_timeout_ms(5000);
-  if (net->max_message_bytes() == 0)
-    net->set_max_message_bytes(72u << 20);
-  if (net->handshake_timeout_ms() == 0)
-    net->set_handshake_timeout_ms(10'000);
-  if (net->max_connections() == 0)
-    net->set_max_connections(1024);
-  if (net->max_connections_per_ip() == 0)
-    net->set_max_connections_per_ip(32);
-  if (net->max_buffered_bytes() == 0)
-    net->set_max_buffered_bytes(512u << 20);
-  if (net->max_buffered_bytes_per_ip() == 0)
-    net->set_max_buffered_bytes_per_ip(160u << 20);
-  if (net->frame_timeout_ms() == 0)
-    net->set_frame_timeout_ms(60'000);
-  if (net->max_pending_requests() == 0)
-    net->set_max_pending_requests(256);
-  if (net->max_messages_per_s() == 0)
-    net->set_max_messages_per_s(20'000);
-  auto* wk = c.mutable_worker();
-  if (wk->reconnect_max_ms() == 0)
-    wk->set_reconnect_max_ms(10'000);
-  auto* gw = c.mutable_gateway();
-  if (gw->http_port() == 0)
-    gw->set_http_port(7842);
-  if (gw->max_body_bytes() == 0)
-    gw->set_max_body_bytes(32u << 20);
-  if (gw->requests_per_s_per_key() == 0)
-    gw->set_requests_per_s_per_key(10);
-  if (gw->requests_per_s_per_ip() == 0)
-    gw->set_requests_per_s_per_ip(20);
-  if (gw->burst() == 0)
-    gw->set_burst(40);
-  if (gw->image_url_ttl_s() == 0)
-    gw->set_image_url_ttl_s(1800);
-  if (gw->webhook_attempts() == 0)
-    gw->set_webhook_attempts(5);
-  if (gw->webhook_backoff_ms() == 0)
-    gw->set_webhook_backoff_ms(1000);
-  if (gw->webhook_timeout_ms() == 0)
-    gw->set_webhook_timeout_ms(10'000);
-  if (gw->webhook_max_pending() == 0)
-    gw->set_webhook_max_pending(10'000);
-  if (gw->max_json_depth() == 0)
-    gw->set_max_json_depth(32);
-  if (gw->max_json_values() == 0)
-    gw->set_max_json_values(100'000);
-  if (gw->header_timeout_ms() == 0)
-    gw->set_header_timeout_ms(10'000);
-  if (gw->body_timeout_ms() == 0)
-    gw->set_body_timeout_ms(60'000);
-  if (gw->idle_timeout_ms() == 0)
-    gw->set_idle_timeout_ms(30'000);
-  if (gw->write_timeout_ms() == 0)
-    gw->set_write_timeout_ms(60'000);
-  if (gw->max_connections() == 0)
-    gw->set_max_connections(2048);
-  if (gw->max_connections_per_ip() == 0)
-    gw->set_max_connections_per_ip(64);
-  if (gw->max_body_bytes_in_flight() == 0)
-    gw->set_max_body_bytes_in_flight(256u << 20);
-  if (gw->max_stream_backlog_bytes() == 0)
-    gw->set_max_stream_backlog_bytes(1u << 20);
-  if (gw->max_upload_bytes() == 0)
-    gw->set_max_upload_bytes(512u << 20);
-  if (gw->max_body_bytes_in_flight_per_ip() == 0)
-    gw->set_max_body_bytes_in_flight_per_ip(64u << 20);
-  if (gw->upload_ttl_s() == 0)
-    gw->set_upload_ttl_s(600);
-  auto* lim = c.mutable_limits();
-  if (lim->max_prompt_chars() == 0)
-    lim->set_max_prompt_chars(4096);
-  if (lim->max_images() == 0)
-    lim->set_max_images(20);
-  if (lim->max_steps() == 0)
-    lim->set_max_steps(150);
-  if (lim->max_side() == 0)
-    lim->set_max_side(2048);
-  if (lim->max_concurrent_jobs() == 0)
-    lim->set_max_concurrent_jobs(30);
-  if (lim->max_source_image_bytes() == 0)
-    lim->set_max_source_image_bytes(16u << 20);
-  if (lim->max_catalog_models() == 0)
-    lim->set_max_catalog_models(4096);
-  if (lim->max_concurrent_images() == 0)
-    lim->set_max_concurrent_images(30);
-  if (lim->anonymous_max_concurrent_images() == 0)
-    lim->set_anonymous_max_concurrent_images(60);
-  if (lim->free_max_pixels() == 0)
-    lim->set_free_max_pixels(1024 * 1024);
-  if (lim->free_max_steps() == 0)
-    lim->set_free_max_steps(50);
+  fill_unset(c, defaults());
   return c;
 }
 

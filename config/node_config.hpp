@@ -9,7 +9,10 @@
 
 namespace crowdiff::config {
 
-/// The configuration with every unset field given its documented default (see config.proto).
+/// The defaults table: config/defaults.textproto, compiled in. The one home of every default.
+const v1::NodeConfig& defaults();
+
+/// The configuration with every unset (zero or empty) field given its value from the defaults table.
 v1::NodeConfig with_defaults(v1::NodeConfig config);
 
 /// Checks ranges and names; invalid_argument naming the field for anything out of range.

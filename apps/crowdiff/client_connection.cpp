@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "config/node_config.hpp"
 #include "network/network_setup.hpp"
 
 namespace crowdiff::app {
@@ -17,7 +18,8 @@ std::string api_key_from(const command_line& cli) {
 
 std::unique_ptr<client> connect_client(const command_line& cli, const char* command) {
   client_options options;
-  auto where = parse_host_port(cli.get("core").value_or("127.0.0.1:7841"));
+  auto where = parse_host_port(
+      cli.get("core").value_or("127.0.0.1:" + std::to_string(config::defaults().network().port())));
   if (!where) {
     std::fprintf(stderr, "crowdiff %s: %s\n", command, where.error().message().c_str());
     return nullptr;

@@ -19,6 +19,32 @@ BOOST_AUTO_TEST_CASE(defaults_fill_every_unset_field) {
   BOOST_TEST(config::validate(c).is_ok());
 }
 
+// The defaults table (config/defaults.textproto) is the one home of every default: with_defaults({}) is the
+// table, field for field, and what a node sets itself is never overwritten.
+BOOST_AUTO_TEST_CASE(the_defaults_table_is_what_with_defaults_applies_and_a_set_value_wins) {
+  const auto& table = config::defaults();
+  auto applied = config::with_defaults({});
+  BOOST_TEST(applied.SerializeAsString() == table.SerializeAsString());
+  BOOST_TEST(table.network().max_message_bytes() == 72u << 20);
+  BOOST_TEST(table.limits().free_max_pixels() == 1024u * 1024u);
+  BOOST_TEST(table.ledger().anonymous_floor() == -50.0);
+  v1::NodeConfig mine;
+  mine.set_log_level("debug");
+  mine.mutable_network()->set_port(9000);
+  mine.mutable_ledger()->set_anonymous_floor(-5);
+  mine.add_models("sdxl");
+  auto c = config::with_defaults(mine);
+  BOOST_TEST(c.log_level() == "debug");
+  BOOST_TEST(c.network().port() == 9000u);
+  BOOST_TEST(c.ledger().anonymous_floor() == -5.0);
+  BOOST_TEST(c.network().heartbeat_ms() == table.network().heartbeat_ms());
+  BOOST_TEST(c.models_size() == 1);
+  // Every limit a node runs with is set: no zero slips through to mean "unlimited" by accident.
+  BOOST_TEST(c.gateway().max_upload_bytes() > 0u);
+  BOOST_TEST(c.limits().max_concurrent_images() > 0u);
+  BOOST_TEST(config::validate(c).is_ok());
+}
+
 BOOST_AUTO_TEST_CASE(text_format_files_and_their_errors) {
   testing::temp_dir dir;
   auto path = dir.path() / "node.conf";
