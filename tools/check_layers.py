@@ -36,12 +36,31 @@ LAYERS = {
 SCHEDULING = ("actors/scheduler/allocator", "actors/scheduler/job_queue", "actors/scheduler/worker_pool",
               "actors/scheduler/task.hpp", "actors/scheduler/features.hpp", "actors/scheduler/uptime_pay")
 
+# The Broker's and the Ledger's functional cores: CAF-free logic whose events return what their actors carry
+# out (docs/ARCHITECTURE.md). They may read and write the store's tables, but know no actor.
+BROKER_CORE = ("actors/broker/job_book", "actors/broker/job_transitions", "actors/broker/admission",
+               "actors/broker/delivery_stats", "actors/broker/job_status", "actors/broker/request_validation")
+LEDGER_CORE = ("actors/ledger/accounting", "actors/ledger/pricing")
+CORE_MAY_USE = ("common/", "crowdiff/", "persistence/", "protocol/messages.hpp", "models/sampling/sampler_table.hpp",
+                "models/image/image_format.hpp")
+
+# Files that must not include CAF: (file path prefixes, why).
+CAF_FREE = [
+    (SCHEDULING, "the Scheduler's functional core knows no actors"),
+    (BROKER_CORE, "the Broker's functional core knows no actors"),
+    (LEDGER_CORE, "the Ledger's functional core knows no actors"),
+]
+
 # Sublayers with narrower rules: (file path prefixes, allowed project include prefixes, why).
 NARROWER = [
     (SCHEDULING, SCHEDULING + ("common/", "crowdiff/"),
      "the allocator and its tables are plain C++: no actor, no store, no models"),
     ("actors/ledger/pricing", ("actors/ledger/pricing", "common/", "crowdiff/", "models/sampling/sampler_table.hpp"),
      "pricing is a pure function of a request"),
+    (BROKER_CORE, BROKER_CORE + LEDGER_CORE + CORE_MAY_USE,
+     "the Broker's functional core uses only itself, the Ledger's rules, the store's tables and plain values"),
+    (LEDGER_CORE, LEDGER_CORE + CORE_MAY_USE,
+     "the Ledger's functional core uses only itself, the store's tables and plain values"),
 ]
 
 # Third-party headers a layer must not use: (folder, include prefix, why).
@@ -89,6 +108,9 @@ def check(root):
                 for folder, prefix, why in FORBIDDEN_SYSTEM:
                     if layer == folder and include.startswith(prefix):
                         violations.append(f"{rel}:{number}: includes <{include}>: {why}")
+                for prefixes, why in CAF_FREE:
+                    if rel.startswith(prefixes) and include.startswith("caf/"):
+                        violations.append(f"{rel}:{number}: includes <{include}>: {why}")
                 if not quoted:
                     continue
                 folder = project_folder(include)
@@ -116,6 +138,8 @@ def self_test():
         "client/c.cpp": '#include "actors/broker/broker_actor.hpp"\n',
         "network/n.cpp": '#include "actors/session/entrance.hpp"\n',
         "protocol/p.cpp": '#include "persistence/store.hpp"\n',
+        "actors/broker/job_book.cpp": "#include <caf/all.hpp>\n",
+        "actors/ledger/accounting.cpp": '#include "actors/ledger/ledger_state.hpp"\n',
     }
     clean = {
         "models/ok.cpp": '#include "kernels/backend.hpp"\n#include "common/status.hpp"\n#include <vector>\n',
