@@ -86,6 +86,14 @@ void add_job(requester_load& load, const v1::JobRecord& record) {
       load.reserved_mk += record.quote().price_per_image_mk();
 }
 
+void remove_job(requester_load& load, const v1::JobRecord& record) {
+  requester_load job;
+  add_job(job, record);
+  load.jobs -= std::min(load.jobs, job.jobs);
+  load.images -= std::min(load.images, job.images);
+  load.reserved_mk -= std::min(load.reserved_mk, job.reserved_mk);
+}
+
 uint32_t counted_steps(const v1::JobRequest& request) {
   return ledger::effective_steps(request) * ledger::model_calls_per_step(request.sampler());
 }

@@ -18,6 +18,8 @@ struct requester_load {
 
 /// Adds an unfinished job to a load.
 void add_job(requester_load& load, const v1::JobRecord& record);
+/// Takes a job out of a load, as it was when added (or last replaced: see job_book::adopt).
+void remove_job(requester_load& load, const v1::JobRecord& record);
 
 /// Who submits, as admission needs to know them.
 struct requester {

@@ -12,7 +12,9 @@ void job_book::add(const v1::JobRecord& record) {
   active_job job;
   job.record = record;
   job.live.resize(static_cast<size_t>(record.images_size()));
-  index_owner(record.owner_user_id(), id);
+  if (auto old = jobs_.find(id); old != jobs_.end())
+    uncount_load(old->second.record);
+  count_load(record);
   jobs_.insert_or_assign(id, std::move(job));
 }
 
@@ -23,7 +25,9 @@ void job_book::restore(const uuid& id, v1::JobRecord record) {
   for (const auto& slot : record.images())
     job.started |= slot.state() == v1::IMAGE_DONE || slot.state() == v1::IMAGE_FAILED;
   job.record = std::move(record);
-  index_owner(job.record.owner_user_id(), id);
+  if (auto old = jobs_.find(id); old != jobs_.end())
+    uncount_load(old->second.record);
+  count_load(job.record);
   jobs_.insert_or_assign(id, std::move(job));
 }
 
@@ -31,7 +35,7 @@ bool job_book::remove(const uuid& id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end())
     return false;
-  forget_owner(it->second.record.owner_user_id(), id);
+  uncount_load(it->second.record);
   jobs_.erase(it);
   return true;
 }
@@ -95,7 +99,9 @@ book_effects job_book::adopt(const uuid& id, v1::JobRecord committed, std::optio
     return fx;
   auto& job = it->second;
   auto before = logical_state(job);
+  uncount_load(job.record);
   job.record = std::move(committed);
+  count_load(job.record);
   if (delivered) {
     add_notice(fx, job, v1::JobEvent::IMAGE, *delivered);
     if (!fx.notices.empty())
@@ -113,7 +119,7 @@ book_effects job_book::adopt(const uuid& id, v1::JobRecord committed, std::optio
   add_notice(fx, job, v1::JobEvent::STATE);
   if (is_terminal(after)) {
     fx.ended = true;
-    forget_owner(job.record.owner_user_id(), id);
+    uncount_load(job.record);
     jobs_.erase(it);
   }
   return fx;
@@ -141,27 +147,21 @@ v1::JobStatus job_book::status(const active_job& job, const queue_estimate* esti
 }
 
 requester_load job_book::load_of(uint64_t user) const {
-  requester_load load;
-  auto it = by_owner_.find(user);
-  if (it == by_owner_.end())
-    return load;
-  for (const auto& id : it->second)
-    if (const auto* job = find(id))
-      add_job(load, job->record);
-  return load;
+  auto it = loads_.find(user);
+  return it == loads_.end() ? requester_load{} : it->second;
 }
 
-void job_book::index_owner(uint64_t owner, const uuid& id) {
-  by_owner_[owner].insert(id);
+void job_book::count_load(const v1::JobRecord& record) {
+  add_job(loads_[record.owner_user_id()], record);
 }
 
-void job_book::forget_owner(uint64_t owner, const uuid& id) {
-  auto it = by_owner_.find(owner);
-  if (it == by_owner_.end())
+void job_book::uncount_load(const v1::JobRecord& record) {
+  auto it = loads_.find(record.owner_user_id());
+  if (it == loads_.end())
     return;
-  it->second.erase(id);
-  if (it->second.empty())
-    by_owner_.erase(it);
+  remove_job(it->second, record);
+  if (it->second.jobs == 0)
+    loads_.erase(it);
 }
 
 void job_book::add_notice(book_effects& fx, const active_job& job, v1::JobEvent::Kind kind, uint32_t index,

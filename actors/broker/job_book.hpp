@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "actors/broker/admission.hpp"
@@ -85,19 +84,20 @@ class job_book {
   const active_job* find(const uuid& id) const;
   /// An active job's status, in its logical state, with the scheduler's estimate (or none).
   v1::JobStatus status(const active_job& job, const queue_estimate* estimate) const;
-  /// What `user` has in flight, for admission.
+  /// What `user` has in flight, for admission. Kept as jobs change, so a submit costs the same however many
+  /// jobs its requester has waiting.
   requester_load load_of(uint64_t user) const;
   size_t size() const { return jobs_.size(); }
   const std::unordered_map<uuid, active_job, uuid_hash>& jobs() const { return jobs_; }
 
  private:
-  void index_owner(uint64_t owner, const uuid& id);
-  void forget_owner(uint64_t owner, const uuid& id);
+  void count_load(const v1::JobRecord& record);
+  void uncount_load(const v1::JobRecord& record);
   void add_notice(book_effects& fx, const active_job& job, v1::JobEvent::Kind kind, uint32_t index = 0,
                   uint32_t step = 0, uint32_t total = 0) const;
 
   std::unordered_map<uuid, active_job, uuid_hash> jobs_;
-  std::unordered_map<uint64_t, std::unordered_set<uuid, uuid_hash>> by_owner_;
+  std::unordered_map<uint64_t, requester_load> loads_;  ///< per owner: the sum of their jobs' loads
 };
 
 }  // namespace crowdiff::broker

@@ -1,5 +1,6 @@
 -- The HTTP worker's cycle: POST /api/v2/generate/pop, then POST /api/v2/generate/submit of the popped job (a
--- 1x1 PNG, base64), then pop again. Run with one connection per wrk thread: each thread is one worker (its
+-- real PNG of the job's size, base64, from $CROWDIFF_BENCH_IMAGE: every result is decoded and checked before
+-- it is paid), then pop again. Run with one connection per wrk thread: each thread is one worker (its
 -- own name, threads=1), so requests and responses alternate and each is timed on its own (wrk's own
 -- statistics would mix pops and submits). Pops that find no job (the queue ran dry; held up to 1 s by the
 -- gateway) are counted apart and left out of the pop latencies. With CROWDIFF_BENCH_LIMIT a worker stops
@@ -12,7 +13,7 @@ function setup(thread)
   thread:set("worker", "bench-worker-" .. #threads)
 end
 
-local png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+local png
 local headers = { ["apikey"] = common.key, ["Content-Type"] = "application/json",
   ["Client-Agent"] = "AI Horde Worker reGen:10.1.1:https://github.com/Haidra-Org/horde-worker-reGen" }
 local pop_body, kind, sent, pending
@@ -22,6 +23,9 @@ local limit
 
 function init(args)
   limit = tonumber(os.getenv("CROWDIFF_BENCH_LIMIT") or "0")
+  local image = assert(io.open(os.getenv("CROWDIFF_BENCH_IMAGE"), "r"))
+  png = image:read("*a")
+  image:close()
   pop_body = string.format(
     '{"name":"%s","models":["%s"],"max_pixels":4194304,"threads":1,"nsfw":true,"amount":1,' ..
     '"bridge_agent":"AI Horde Worker reGen:10.1.1:https://github.com/Haidra-Org/horde-worker-reGen"}',

@@ -78,6 +78,20 @@ run_wrk 2 "$connections" "$seconds" async.lua >>"$tmp/results"
 # Pops take jobs out: each worker stops after its share of what waits beyond $jobs, so the queue never drops
 # below $jobs (the async phase usually left plenty; otherwise top it up).
 fill_to $((jobs + 1000 * workers))
+# What the workers submit: a real 512x512 PNG, the jobs' size (async.lua), not one colour: every result is
+# decoded and checked before it is paid, so a smaller or flat image would be refused.
+python3 - "$tmp/image.b64" <<'PY'
+import base64, struct, sys, zlib
+side = 512
+raw = b"".join(b"\x00" + bytes(v for x in range(side) for v in ((x + y) % 256, (2 * x) % 256, (3 * y) % 256))
+              for y in range(side))
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+       + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+open(sys.argv[1], "w").write(base64.b64encode(png).decode())
+PY
+export CROWDIFF_BENCH_IMAGE="$tmp/image.b64"
 pop_limit=$((($(queued) - jobs) / workers))
 CROWDIFF_BENCH_KEY="$worker_owner" CROWDIFF_BENCH_LIMIT=$pop_limit \
   run_wrk "$workers" "$workers" "$seconds" pop.lua >>"$tmp/results"

@@ -83,6 +83,7 @@ BOOST_AUTO_TEST_CASE(a_committed_delivery_notifies_with_the_image_and_the_last_o
   book.add(r);
   book.watch(id);
   BOOST_TEST(book.load_of(7).images == 2u);
+  BOOST_TEST(book.load_of(7).reserved_mk == 2'000);
   for (uint32_t i = 0; i < 2; ++i) {
     BOOST_REQUIRE(book.close_image(id, i));
     auto record = book.find(id)->record;
@@ -93,6 +94,11 @@ BOOST_AUTO_TEST_CASE(a_committed_delivery_notifies_with_the_image_and_the_last_o
     BOOST_TEST(fx.notices[0].event.kind() == v1::JobEvent::IMAGE);
     BOOST_TEST(fx.notices[0].with_image);
     BOOST_TEST(fx.ended == (i == 1));
+    if (i == 0) {  // the load follows the committed record: one image still reserved, both counted
+      BOOST_TEST(book.load_of(7).reserved_mk == 1'000);
+      BOOST_TEST(book.load_of(7).images == 2u);
+      BOOST_TEST(book.load_of(7).jobs == 1u);
+    }
   }
   BOOST_TEST(book.find(id) == nullptr);
   BOOST_TEST(book.load_of(7).images == 0u);
