@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.hpp"
@@ -49,8 +50,8 @@ nlohmann::json generation_json(const v1::GenerationResult& result, const uuid& j
 nlohmann::json worker_json(const worker_summary& w, const v1::WorkerRecord* record, bool online);
 
 /// Standard base64 (whitespace allowed, an optional `data:...;base64,` prefix dropped) into bytes; false when
-/// `text` is not base64 from start to end.
-bool decode_base64(const std::string& text, std::string& out);
+/// `text` is not base64 from start to end (complete padding, no bits left over).
+bool decode_base64(std::string_view text, std::string& out);
 
 /// An error body `{"message", "rc"}` (and `errors` when given).
 std::string error_body(const std::string& message, const std::string& rc, const field_errors& errors = {});

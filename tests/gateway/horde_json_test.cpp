@@ -2,6 +2,7 @@
 #include "gateway/horde_json.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <sodium.h>
 
 namespace {
 
@@ -132,6 +133,32 @@ BOOST_AUTO_TEST_CASE(worker_megapixelsteps_are_an_integer) {
   BOOST_TEST(j.at("megapixelsteps_generated") == 5);
   BOOST_TEST(j.at("models") == json::array({"a", "b"}));
   BOOST_TEST(j.at("id") == "4");
+}
+
+// The decoder against libsodium's encoder (the reference) on every length from 0 to 300, then what it must
+// refuse: bad characters, data after padding, incomplete groups, bits left over.
+BOOST_AUTO_TEST_CASE(base64_decodes_what_libsodium_encodes_and_refuses_the_rest) {
+  std::string bytes;
+  for (size_t n = 0; n <= 300; ++n) {
+    std::string encoded(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(encoded.data(), encoded.size(), reinterpret_cast<const unsigned char*>(bytes.data()), n,
+                      sodium_base64_VARIANT_ORIGINAL);
+    encoded.resize(encoded.size() - 1);  // the terminating NUL
+    std::string decoded;
+    BOOST_REQUIRE_MESSAGE(decode_base64(encoded, decoded), "length " << n);
+    BOOST_TEST(decoded == bytes);
+    bytes.push_back(static_cast<char>((n * 37 + 11) & 0xff));
+  }
+  std::string out;
+  BOOST_TEST(decode_base64("aGVs\nbG8=", out));
+  BOOST_TEST(out == "hello");
+  BOOST_TEST(decode_base64("data:image/png;base64,aGk=", out));
+  BOOST_TEST(out == "hi");
+  BOOST_TEST(decode_base64("", out));
+  BOOST_TEST(out.empty());
+  for (std::string bad :
+       {"aGk", "aGk==", "a===", "aGk=a", "aG-k", "aGk=\t", "aGl=", "aGj=", "aR==", "=", "a"})
+    BOOST_TEST(!decode_base64(bad, out), bad);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
