@@ -66,7 +66,11 @@ std::optional<detail::principal> authenticate_or_reply(gateway_context& ctx, con
 }
 
 bool parse_body(gateway_context& ctx, const http_request& req, const reply_ptr& r, json& out) {
-  auto parsed = parse_bounded_json(req.body, {ctx.config.max_json_depth(), ctx.config.max_json_values()});
+  return parse_body(ctx, std::string_view{req.body}, r, out);
+}
+
+bool parse_body(gateway_context& ctx, std::string_view body, const reply_ptr& r, json& out) {
+  auto parsed = parse_bounded_json(body, {ctx.config.max_json_depth(), ctx.config.max_json_values()});
   if (!parsed) {
     reply_error(r, 400, parsed.error().message(), "BadRequest");
     return false;

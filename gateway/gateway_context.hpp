@@ -2,6 +2,7 @@
 
 // What the route handlers share. Internal to gateway/.
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -66,6 +67,11 @@ struct gateway_context : std::enable_shared_from_this<gateway_context> {
   std::mutex uploads_mutex;
   upload_store uploads{0, 0};  // set from the configuration at start
 
+  /// Bytes of request bodies handed to CAF threads to parse (off_http_thread) and not yet parsed: bounded
+  /// like the bodies being read (max_body_bytes_in_flight), since the server reads the next request
+  /// meanwhile.
+  std::atomic<uint64_t> offloaded_bytes{0};
+
   /// A callback that runs after its handler returned holds `gate` shared while it runs and does nothing once
   /// `open` is false; http_gateway::stop() closes it holding `gate` exclusively, so after stop() no callback
   /// touches the store, the core or the webhooks, which may be gone.
@@ -101,6 +107,32 @@ void ask(gateway_context& ctx, const Handle& dest, std::chrono::milliseconds tim
       std::move(xs)...);
 }
 
+/// Runs `work()` on a CAF thread instead of the HTTP thread, while the gateway is open: for a request whose
+/// body costs milliseconds to parse (an HTTP worker's image in base64), so it does not hold up everyone
+/// else's requests on the one HTTP thread. `bytes` (the body's size) count against `offloaded_bytes` until
+/// `work` has run; false, and nothing runs, when they would pass the cap (the caller answers 503).
+template <class F>
+bool off_http_thread(gateway_context& ctx, uint64_t bytes, F work) {
+  const uint64_t cap = ctx.config.max_body_bytes_in_flight();
+  if (ctx.offloaded_bytes.fetch_add(bytes) + bytes > cap) {
+    ctx.offloaded_bytes.fetch_sub(bytes);
+    return false;
+  }
+  auto c = ctx.shared_from_this();
+  // An argument for the function actor: CAF 0.17 dereferences an empty argument tuple (see actor_bridge.hpp).
+  ctx.system->spawn(
+      [c, bytes, work = std::move(work)](caf::event_based_actor*, uint64_t) mutable {
+        {
+          std::shared_lock lock{c->gate};
+          if (c->open)
+            work(*c);
+        }
+        c->offloaded_bytes.fetch_sub(bytes);
+      },
+      bytes);
+  return true;
+}
+
 // Responses.
 void reply_json(const reply_ptr& r, unsigned status, const json& body);
 void reply_error(const reply_ptr& r, unsigned status, const std::string& message, const std::string& rc,
@@ -118,6 +150,7 @@ std::optional<detail::principal> authenticate_or_reply(gateway_context& ctx, con
 /// Parses the body as JSON within the configured depth and size; answers 400 itself and returns false when it
 /// is not JSON or passes a limit.
 bool parse_body(gateway_context& ctx, const http_request& req, const reply_ptr& r, json& out);
+bool parse_body(gateway_context& ctx, std::string_view body, const reply_ptr& r, json& out);
 
 /// A link to an image of a job, valid for the configured time.
 std::string image_url(gateway_context& ctx, const uuid& job, uint32_t index);

@@ -159,12 +159,11 @@ void pop(gateway_context& ctx, http_request& req, const reply_ptr& r) {
       uint32_t{1000});
 }
 
-void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
-  auto who = authenticate_or_reply(ctx, req, r, false);
-  if (!who)
-    return;
+// A worker's image, once its body is parsed (on a CAF thread: see submit).
+void submit_parsed(gateway_context& ctx, const detail::principal& who, const std::string& text,
+                   const reply_ptr& r) {
   json body;
-  if (!parse_body(ctx, req, r, body))
+  if (!parse_body(ctx, text, r, body))
     return;
   submit_input in;
   field_errors errors;
@@ -186,7 +185,7 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     }
     where = it->second;
   }
-  if (where.owner != who->user_id) {
+  if (where.owner != who.user_id) {
     reply_error(r, 403, "this job belongs to another user's worker", "WrongCredentials");
     return;
   }
@@ -238,6 +237,20 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
           reply_status_error(r, s);
       },
       result_atom::value, *image, pb<v1::GenerationResult>{std::move(result)});
+}
+
+// An image arrives as up to a few megabytes of base64 in JSON: parsing and decoding it takes milliseconds, so
+// it runs on a CAF thread and the HTTP thread goes on serving everyone else (8 workers' submits used to queue
+// behind each other there). The key is checked first, so only a worker's owner gets that far.
+void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
+  auto who = authenticate_or_reply(ctx, req, r, false);
+  if (!who)
+    return;
+  uint64_t bytes = req.body.size();
+  if (!off_http_thread(ctx, bytes, [who = *who, text = std::move(req.body), r](gateway_context& c) {
+        submit_parsed(c, who, text, r);
+      }))
+    reply_error(r, 503, "the server is parsing too many submissions now; try again", "Unavailable");
 }
 
 void list_workers(gateway_context& ctx, const reply_ptr& r, std::optional<uint64_t> one) {
