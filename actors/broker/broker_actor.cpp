@@ -163,14 +163,18 @@ caf::result<pb<v1::SubmitReply>> on_submit(self_ptr self, const std::string& api
   return rp;
 }
 
+// The status of a job that is no longer active, as the store has it (or why it cannot be read).
+caf::result<pb<v1::JobStatus>> stored_status_reply(self_ptr self, const uuid& id) {
+  auto s = stored_status(self, id);
+  if (!s)
+    return to_error(s.error());
+  return pb<v1::JobStatus>{std::move(*s)};
+}
+
 caf::result<pb<v1::JobStatus>> on_status(self_ptr self, const uuid& id) {
   auto& st = self->state;
-  if (st.book.find(id) == nullptr) {
-    auto s = stored_status(self, id);
-    if (!s)
-      return to_error(s.error());
-    return pb<v1::JobStatus>{std::move(*s)};
-  }
+  if (st.book.find(id) == nullptr)
+    return stored_status_reply(self, id);
   auto rp = self->make_response_promise<pb<v1::JobStatus>>();
   self->request(st.options.scheduler, caf::infinite, estimate_atom::value, id)
       .then(
@@ -192,12 +196,8 @@ caf::result<pb<v1::JobStatus>> on_status(self_ptr self, const uuid& id) {
 
 caf::result<pb<v1::JobStatus>> on_cancel(self_ptr self, const uuid& id) {
   auto& st = self->state;
-  if (st.book.find(id) == nullptr) {
-    auto s = stored_status(self, id);
-    if (!s)
-      return to_error(s.error());
-    return pb<v1::JobStatus>{std::move(*s)};  // already finished: cancelling changes nothing
-  }
+  if (st.book.find(id) == nullptr)
+    return stored_status_reply(self, id);  // already finished: cancelling changes nothing
   auto rp = self->make_response_promise<pb<v1::JobStatus>>();
   int64_t now = st.options.now();
   update_job(
@@ -241,12 +241,8 @@ caf::result<pb<v1::GenerationResult>> on_fetch(self_ptr self, const uuid& id, ui
 caf::result<pb<v1::JobStatus>> on_subscribe(self_ptr self, const uuid& id, const caf::actor& listener) {
   auto& st = self->state;
   auto now = st.book.watch(id);
-  if (!now) {
-    auto s = stored_status(self, id);
-    if (!s)
-      return to_error(s.error());
-    return pb<v1::JobStatus>{std::move(*s)};
-  }
+  if (!now)
+    return stored_status_reply(self, id);
   if (listener)
     st.subscribers[id].push_back(listener);
   return pb<v1::JobStatus>{std::move(*now)};
