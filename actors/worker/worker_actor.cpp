@@ -308,8 +308,8 @@ uplink_actor::behavior_type local_uplink_fn(scheduler_actor scheduler) {
 
 worker_impl_actor::behavior_type worker_fn(self_ptr self, worker_options options) {
   self->state.options = std::move(options);
-  self->state.runner = self->state.options.runner ? self->state.options.runner
-                                                  : std::make_shared<generation_thread>();
+  self->state.runner =
+      self->state.options.runner ? self->state.options.runner : std::make_shared<generation_thread>();
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (!st.endpoint || msg.source != st.endpoint.address())

@@ -23,7 +23,8 @@ struct worker_state {
   uint64_t running_assignment = 0;
   std::shared_ptr<std::atomic<bool>> cancel_flag;
   std::deque<v1::TaskSpec> waiting;  // pushed while a cancelled task was still winding down
-  // Last member: destroyed first, so a thread of the worker's own is joined before anything it uses goes away.
+  // Last member: destroyed first, so a thread of the worker's own is joined before anything it uses goes
+  // away.
   std::shared_ptr<generation_runner> runner;
 
   ~worker_state() {
