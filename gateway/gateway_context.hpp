@@ -122,12 +122,15 @@ bool off_http_thread(gateway_context& ctx, uint64_t bytes, F work) {
   // An argument for the function actor: CAF 0.17 dereferences an empty argument tuple (see actor_bridge.hpp).
   ctx.system->spawn(
       [c, bytes, work = std::move(work)](caf::event_based_actor*, uint64_t) mutable {
-        {
-          std::shared_lock lock{c->gate};
-          if (c->open)
-            work(*c);
-        }
-        c->offloaded_bytes.fetch_sub(bytes);
+        // The bytes come back however `work` ends (it must catch its own exceptions and answer them).
+        struct give_back {
+          gateway_context& ctx;
+          uint64_t bytes;
+          ~give_back() { ctx.offloaded_bytes.fetch_sub(bytes); }
+        } guard{*c, bytes};
+        std::shared_lock lock{c->gate};
+        if (c->open)
+          work(*c);
       },
       bytes);
   return true;

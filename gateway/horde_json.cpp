@@ -353,7 +353,9 @@ bool parse_generate(const json& body, generate_input& out, field_errors& errors)
   if (auto it = params.find("seed"); it != params.end() && !it->is_null()) {
     if (it->is_string()) {
       auto text = it->get<std::string>();
-      if (!text.empty())
+      if (text.size() > max_seed_chars)
+        errors[p + "seed"] = "must be at most " + std::to_string(max_seed_chars) + " characters";
+      else if (!text.empty())
         r.set_seed(seed_from_text(text));
     } else if (it->is_number_unsigned()) {
       r.set_seed(seed_from_text(std::to_string(it->get<uint64_t>())));

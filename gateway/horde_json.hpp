@@ -32,6 +32,10 @@ struct generate_input {
 /// dropped. Returns false with `errors` filled when anything is wrong.
 bool parse_generate(const nlohmann::json& body, generate_input& out, field_errors& errors);
 
+/// The longest seed text accepted: turning a decimal seed into bytes takes time that grows with the square of
+/// its length, so a stranger's megabyte of digits must not reach it.
+inline constexpr size_t max_seed_chars = 256;
+
 /// The AI Horde's seed rule: a digit string is a number, other text its UTF-8 bytes as a little-endian
 /// number; either is folded (>> 32) until it fits in 32 bits.
 uint64_t seed_from_text(const std::string& text);

@@ -108,6 +108,8 @@ bool parse_submit(const json& body, submit_input& out, field_errors& errors) {
     const auto& s = body["seed"];
     if (s.is_number_unsigned())
       seed = s.get<uint64_t>();
+    else if (s.is_string() && s.get_ref<const std::string&>().size() > max_seed_chars)
+      errors["seed"] = "must be at most " + std::to_string(max_seed_chars) + " characters";
     else if (s.is_string())
       seed = seed_from_text(s.get<std::string>());
     else if (s.is_number_integer() && state == "faulted")

@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "common/clock.hpp"
+#include "common/log.hpp"
 #include "common/utf8.hpp"
 #include "gateway/actor_bridge.hpp"
 #include "gateway/gateway_context.hpp"
@@ -248,7 +249,14 @@ void submit(gateway_context& ctx, http_request& req, const reply_ptr& r) {
     return;
   uint64_t bytes = req.body.size();
   if (!off_http_thread(ctx, bytes, [who = *who, text = std::move(req.body), r](gateway_context& c) {
-        submit_parsed(c, who, text, r);
+        // Off the HTTP server's own try/catch: a failure (say, out of memory) still answers, as the server
+        // would.
+        try {
+          submit_parsed(c, who, text, r);
+        } catch (const std::exception& e) {
+          log::error("http_handler_failed").kv("path", "/api/v2/generate/submit").kv("error", e.what());
+          reply_error(r, 500, "the server failed to answer this request", "InternalError");
+        }
       }))
     reply_error(r, 503, "the server is parsing too many submissions now; try again", "Unavailable");
 }

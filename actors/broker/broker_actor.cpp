@@ -332,8 +332,7 @@ void on_completed(self_ptr self, const uuid& id, uint32_t index, uint64_t worker
             .kv("charged_mk", settled->charged_mk)
             .kv("forgiven_mk", settled->forgiven_mk)
             .kv("credited_mk", settled->credited_mk);
-        pb<v1::GenerationResult> image{*stored};
-        carry_out(self, id, state.book.adopt(id, std::move(r), index), &image);
+        carry_out(self, id, state.book.adopt(id, std::move(r), index), stored.get());
       });
 }
 

@@ -59,7 +59,7 @@ void update_job(self_ptr self, const uuid& id, mutation m,
 }
 
 void carry_out(self_ptr self, const uuid& id, broker::book_effects effects,
-               const pb<v1::GenerationResult>* image) {
+               const v1::GenerationResult* image) {
   auto& st = self->state;
   // The log line first: whoever hears of a change may look for it.
   if (effects.changed)
@@ -69,9 +69,11 @@ void carry_out(self_ptr self, const uuid& id, broker::book_effects effects,
       pb<v1::JobEvent> event{std::move(n.event)};
       for (const auto& sub : it->second)
         caf::anon_send(sub, event_atom::value, event);
-      if (n.with_image && image != nullptr)
+      if (n.with_image && image != nullptr) {
+        pb<v1::GenerationResult> copy{*image};  // megabytes: copied only when someone listens
         for (const auto& sub : it->second)
-          caf::anon_send(sub, image_atom::value, *image);
+          caf::anon_send(sub, image_atom::value, copy);
+      }
     }
   }
   if (effects.ended)

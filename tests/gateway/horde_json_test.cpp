@@ -4,6 +4,8 @@
 #include <boost/test/unit_test.hpp>
 #include <sodium.h>
 
+#include "gateway/horde_requests.hpp"
+
 namespace {
 
 using namespace crowdiff;
@@ -159,6 +161,23 @@ BOOST_AUTO_TEST_CASE(base64_decodes_what_libsodium_encodes_and_refuses_the_rest)
   for (std::string bad :
        {"aGk", "aGk==", "a===", "aGk=a", "aG-k", "aGk=\t", "aGl=", "aGj=", "aR==", "=", "a"})
     BOOST_TEST(!decode_base64(bad, out), bad);
+}
+
+// A decimal seed costs time that grows with the square of its length: a megabyte of digits from a stranger
+// would hold a thread for minutes. Both requests and worker submissions cap it.
+BOOST_AUTO_TEST_CASE(a_seed_longer_than_the_cap_is_refused_in_requests_and_submissions) {
+  std::string longest(max_seed_chars, '7');
+  std::string too_long(max_seed_chars + 1, '7');
+  BOOST_TEST(errors_of(json{{"prompt", "x"}, {"params", {{"seed", longest}}}}).count("params.seed") == 0u);
+  BOOST_TEST(errors_of(json{{"prompt", "x"}, {"params", {{"seed", too_long}}}}).count("params.seed") == 1u);
+  submit_input in;
+  field_errors errors;
+  json body{{"id", "00000000-0000-4000-8000-000000000000"},
+            {"generation", "R2"},
+            {"state", "ok"},
+            {"seed", too_long}};
+  BOOST_TEST(!parse_submit(body, in, errors));
+  BOOST_TEST(errors.count("seed") == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

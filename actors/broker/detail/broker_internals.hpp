@@ -31,7 +31,7 @@ void update_job(self_ptr self, const uuid& id, mutation m,
 /// Carries out what the book decided for job `id`: the log line, its notices to the job's subscribers
 /// (`image` after the notice that asks for it), and forgetting the subscribers of a job that ended.
 void carry_out(self_ptr self, const uuid& id, broker::book_effects effects,
-               const pb<v1::GenerationResult>* image = nullptr);
+               const v1::GenerationResult* image = nullptr);
 /// Hands a committed record to the book and carries out the effects.
 void adopt(self_ptr self, const uuid& id, v1::JobRecord& record);
 result<v1::JobStatus> stored_status(self_ptr self, const uuid& id);
